@@ -1,0 +1,42 @@
+import swc from 'unplugin-swc';
+import { defineConfig } from 'vitest/config';
+import { resolve } from 'node:path';
+
+const lib = (name: string) => resolve(__dirname, `libs/${name}/src`);
+const alias = Object.fromEntries(
+  ['config', 'contracts', 'kafka', 'observability', 'ml', 'testing', 'database'].map((n) => [`@flywheel/${n}`, lib(n)]),
+);
+
+// SWC (not esbuild) so Nest's decorator metadata is emitted in tests exactly as in the build.
+const plugins = [swc.vite({ tsconfigFile: false, jsc: { transform: { legacyDecorator: true, decoratorMetadata: true } } })];
+
+export default defineConfig({
+  plugins,
+  resolve: { alias },
+  test: {
+    projects: [
+      {
+        plugins,
+        resolve: { alias },
+        test: {
+          name: 'unit',
+          include: ['libs/**/*.spec.ts', 'services/**/*.spec.ts'],
+          exclude: ['**/*.int.spec.ts', '**/node_modules/**'],
+        },
+      },
+      {
+        plugins,
+        resolve: { alias },
+        test: {
+          name: 'integration',
+          include: ['libs/**/*.int.spec.ts', 'services/**/*.int.spec.ts', 'test/**/*.test.ts'],
+          globalSetup: ['libs/testing/src/global-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          // Integration tests share one broker and one Postgres on a 2-core machine: run files one at a time.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
