@@ -2,13 +2,13 @@ import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
 import { resolve } from 'node:path';
 
-const lib = (name: string) => resolve(__dirname, `libs/${name}/src`);
+const lib = (name: string) => resolve(import.meta.dirname, `libs/${name}/src`);
 const alias = Object.fromEntries(
   ['config', 'contracts', 'kafka', 'observability', 'ml', 'testing', 'database'].map((n) => [`@flywheel/${n}`, lib(n)]),
 );
 
 // SWC (not esbuild) so Nest's decorator metadata is emitted in tests exactly as in the build.
-const plugins = [swc.vite({ tsconfigFile: false, jsc: { transform: { legacyDecorator: true, decoratorMetadata: true } } })];
+const plugins = [swc.vite({ tsconfigFile: false, swcrc: false, jsc: { transform: { legacyDecorator: true, decoratorMetadata: true } } })];
 
 export default defineConfig({
   plugins,

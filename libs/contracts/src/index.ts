@@ -1,0 +1,5 @@
+export * from './ensure-topics';
+export * from './schemas';
+export * from './topic-table';
+export * from './topics';
+export * from './types';

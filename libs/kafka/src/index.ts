@@ -1,0 +1,25 @@
+export { BatchConsumer, type BatchConsumerOptions, type TopicRoute } from './consumer/batch-consumer';
+export type { BatchHandler, BatchOutcome, DecodedMessage, RejectedMessage } from './consumer/decoded-message';
+export { backoffMs, defaultRetryPolicy, type RetryPolicy } from './consumer/retry-policy';
+export {
+  type DeadLetter,
+  DeadLetterPublisher,
+  dlqTopicOf,
+  type FailedMessage,
+} from './dead-letter/dead-letter';
+export {
+  failureKindOf,
+  isRetriable,
+  NonRetriableError,
+  PayloadFormatError,
+  RetriableError,
+  SchemaViolationError,
+  UnknownSchemaError,
+} from './errors';
+export { createKafkaClient, type KafkaConnection } from './kafka-client';
+export { KafkaMetrics } from './metrics/kafka-metrics';
+export { KafkaRpcExceptionFilter } from './nest/kafka-rpc-exception.filter';
+export { type KafkaHandlerExtras, KafkaTransport, type KafkaTransportOptions } from './nest/kafka.transport';
+export { FlywheelProducer, type OutgoingMessage, type SendOptions } from './producer/flywheel-producer';
+export { type AvroSchema, AvroSerde, type SchemaResolver } from './serde/avro-serde';
+export { extractTraceContext, headerString, injectTraceHeaders } from './tracing/trace-headers';

@@ -1,0 +1,38 @@
+import { Kafka, type KafkaConfig, logLevel, type SASLOptions } from 'kafkajs';
+import type { Logger } from 'pino';
+
+export interface KafkaConnection {
+  brokers: string[];
+  clientId: string;
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+  ssl?: boolean;
+  logger?: Logger;
+}
+
+/** A kafkajs client whose logs go through the service's ECS logger instead of console. */
+export function createKafkaClient(connection: KafkaConnection): Kafka {
+  const config: KafkaConfig = {
+    clientId: connection.clientId,
+    brokers: connection.brokers,
+    ssl: connection.ssl || undefined,
+    sasl: connection.sasl as SASLOptions | undefined,
+    connectionTimeout: 3_000,
+    requestTimeout: 30_000,
+    retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 10_000 },
+    logLevel: logLevel.WARN,
+    logCreator: connection.logger ? kafkajsLogCreator(connection.logger) : undefined,
+  };
+  return new Kafka(config);
+}
+
+function kafkajsLogCreator(logger: Logger) {
+  const child = logger.child({ component: 'kafkajs' });
+  return () =>
+    ({ level, log }: { level: logLevel; log: { message: string; [key: string]: unknown } }) => {
+      const { message, timestamp: _ts, logger: _name, ...rest } = log;
+      if (level === logLevel.ERROR) child.error(rest, message);
+      else if (level === logLevel.WARN) child.warn(rest, message);
+      else if (level === logLevel.INFO) child.info(rest, message);
+      else child.debug(rest, message);
+    };
+}

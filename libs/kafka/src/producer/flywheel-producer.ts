@@ -1,0 +1,122 @@
+import { SpanKind, trace } from '@opentelemetry/api';
+import type { IHeaders, Kafka, Message, Producer, RecordMetadata } from 'kafkajs';
+import type { Registry } from 'prom-client';
+import { RetriableError } from '../errors';
+import { KafkaMetrics } from '../metrics/kafka-metrics';
+import type { AvroSerde } from '../serde/avro-serde';
+import { injectTraceHeaders } from '../tracing/trace-headers';
+
+export interface OutgoingMessage<T> {
+  key: string | Buffer | null;
+  value: T;
+  headers?: IHeaders;
+  /** Event time in epoch millis, used as the Kafka record timestamp. */
+  timestamp?: number;
+}
+
+export interface SendOptions {
+  /**
+   * Give up waiting after this long (RetriableError). The idempotent producer keeps retrying inside
+   * kafkajs, so a timed-out send may still land: callers that answer "not stored" must tolerate a
+   * duplicate, which downstream dedupe by event_id removes.
+   */
+  timeoutMs?: number;
+}
+
+const tracer = trace.getTracer('flywheel-kafka');
+
+/**
+ * The only way services write to Kafka: idempotent, acks=all, Avro-encoded through the registry, with
+ * the active trace context in the headers. Send many messages per call: kafkajs has no linger, so one
+ * call is one request per broker.
+ */
+export class FlywheelProducer {
+  private readonly producer: Producer;
+  private readonly metrics?: KafkaMetrics;
+  private connected = false;
+
+  constructor(
+    kafka: Kafka,
+    private readonly serde: AvroSerde,
+    options: { registry?: Registry; transactionalId?: string } = {},
+  ) {
+    this.producer = kafka.producer({
+      idempotent: true,
+      // One request in flight per broker keeps per-partition order across retries.
+      maxInFlightRequests: 1,
+      transactionalId: options.transactionalId,
+      allowAutoTopicCreation: false,
+    });
+    this.producer.on(this.producer.events.DISCONNECT, () => {
+      this.connected = false;
+    });
+    this.producer.on(this.producer.events.CONNECT, () => {
+      this.connected = true;
+    });
+    this.metrics = options.registry ? KafkaMetrics.for(options.registry) : undefined;
+  }
+
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
+  async connect(topicsToRegister: string[] = []): Promise<void> {
+    await this.producer.connect();
+    this.connected = true;
+    for (const topic of topicsToRegister) await this.serde.register(topic);
+  }
+
+  async disconnect(): Promise<void> {
+    await this.producer.disconnect();
+    this.connected = false;
+  }
+
+  /** Avro-encodes and sends; resolves only when every message is acknowledged by all in-sync replicas. */
+  async send<T>(topic: string, messages: OutgoingMessage<T>[], options: SendOptions = {}): Promise<RecordMetadata[]> {
+    if (messages.length === 0) return [];
+    await this.serde.register(topic);
+    const encoded: Message[] = messages.map((m) => ({
+      key: m.key,
+      value: this.serde.encode(topic, m.value),
+      headers: injectTraceHeaders({ ...m.headers }),
+      timestamp: m.timestamp === undefined ? undefined : String(m.timestamp),
+    }));
+    return this.sendRaw(topic, encoded, options);
+  }
+
+  /** Sends bytes as they are (DLQ envelopes of undecodable input, replays). Still acks=all. */
+  async sendRaw(topic: string, messages: Message[], options: SendOptions = {}): Promise<RecordMetadata[]> {
+    if (messages.length === 0) return [];
+    return tracer.startActiveSpan(`${topic} publish`, { kind: SpanKind.PRODUCER }, async (span) => {
+      const stopTimer = this.metrics?.produceLatency.startTimer({ topic });
+      try {
+        const sending = this.producer.send({ topic, acks: -1, messages });
+        const result = options.timeoutMs ? await withDeadline(sending, options.timeoutMs, topic) : await sending;
+        this.metrics?.produced.inc({ topic }, messages.length);
+        return result;
+      } catch (error) {
+        this.metrics?.produceErrors.inc({ topic });
+        span.recordException(error as Error);
+        throw error;
+      } finally {
+        stopTimer?.();
+        span.end();
+      }
+    });
+  }
+
+  /** The underlying kafkajs producer, for transactions (feature-materializer) and admin-level needs. */
+  unwrap(): Producer {
+    return this.producer;
+  }
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number, topic: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RetriableError(`Kafka did not acknowledge ${topic} within ${ms} ms`)), ms);
+  });
+  // The losing send still settles later; swallow its outcome so it is not an unhandled rejection.
+  promise.catch(() => undefined);
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}

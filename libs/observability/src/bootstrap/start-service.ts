@@ -1,0 +1,73 @@
+import 'reflect-metadata';
+import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Logger as NestPinoLogger } from 'nestjs-pino';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { createLogger } from '../logging/ecs-logger';
+import { createMetricsRegistry } from '../metrics/metrics-registry';
+import { initTracing } from '../tracing/tracing';
+
+/** What every service's config provides to the bootstrap (the rest of its config is its own business). */
+export interface BaseServiceConfig {
+  HTTP_HOST: string;
+  HTTP_PORT: number;
+  LOG_LEVEL: string;
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string;
+  INSTANCE_ID?: string;
+}
+
+export interface ServiceContext<C> {
+  config: C;
+  logger: Logger;
+  metrics: Registry;
+  instance: string;
+}
+
+export interface ServiceDefinition<C extends BaseServiceConfig> {
+  name: string;
+  /** The service's config.ts loader; throwing here (ConfigError) exits 1 with the message. */
+  loadConfig: () => C;
+  module: (context: ServiceContext<C>) => DynamicModule | Type<unknown>;
+  /** Start Kafka consumers and the like, after the HTTP app exists and before it listens. */
+  beforeListen?: (app: INestApplication, context: ServiceContext<C>) => Promise<void>;
+}
+
+/**
+ * The one start-up sequence of every service: config (fail fast) → tracing → ECS logger and metrics →
+ * Nest app with shutdown hooks → consumers → HTTP. SIGTERM closes consumers after their in-flight batch
+ * and lets in-flight HTTP requests finish.
+ */
+export async function startService<C extends BaseServiceConfig>(
+  definition: ServiceDefinition<C>,
+): Promise<{ app: INestApplication; context: ServiceContext<C> }> {
+  const config = definition.loadConfig();
+  const instance = config.INSTANCE_ID ?? `${definition.name}-${process.pid}`;
+  initTracing({ service: definition.name, otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+  const logger = createLogger({ service: definition.name, level: config.LOG_LEVEL, instance });
+  const metrics = createMetricsRegistry(definition.name, instance);
+  const context: ServiceContext<C> = { config, logger, metrics, instance };
+
+  const app = await NestFactory.create(definition.module(context), {
+    bufferLogs: true,
+    forceCloseConnections: false,
+  });
+  app.useLogger(app.get(NestPinoLogger));
+  app.enableShutdownHooks();
+  await definition.beforeListen?.(app, context);
+  await app.listen(config.HTTP_PORT, config.HTTP_HOST);
+  const address = app.getHttpServer().address();
+  const port = typeof address === 'object' && address ? address.port : config.HTTP_PORT;
+  logger.info({ 'url.port': port, instance }, `${definition.name} listening`);
+  return { app, context };
+}
+
+/** main.ts entry: start, or log why not and exit 1 (a supervisor restarts; a human reads the reason). */
+export function runService<C extends BaseServiceConfig>(definition: ServiceDefinition<C>): void {
+  startService(definition).catch((error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`${definition.name} failed to start: ${message}\n`);
+    createLogger({ service: definition.name }).fatal({ error }, `${definition.name} failed to start`);
+    process.exit(1);
+  });
+}
