@@ -6,7 +6,7 @@ import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { createServer, createConnection } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -22,8 +22,15 @@ const CACHE = join(REPO, '.cache/kafka');
 const RUNS = join(CACHE, 'runs');
 const JAVA = process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin/java') : 'java';
 // Kafka's own default GC flags; the heap is sized for a small (2-core) box running up to three brokers.
-const BROKER_JVM_OPTS = ['-Xms256m', '-Xmx1g', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20',
-  '-XX:InitiatingHeapOccupancyPercent=35', '-XX:+ExplicitGCInvokesConcurrent', '-Djava.awt.headless=true'];
+const BROKER_JVM_OPTS = [
+  '-Xms256m',
+  '-Xmx1g',
+  '-XX:+UseG1GC',
+  '-XX:MaxGCPauseMillis=20',
+  '-XX:InitiatingHeapOccupancyPercent=35',
+  '-XX:+ExplicitGCInvokesConcurrent',
+  '-Djava.awt.headless=true',
+];
 const STOP_GRACE_MS = 20_000;
 // The inter-broker connections authenticate as their own user, so tests may alter or delete theirs freely.
 const BROKER_USER = 'flywheel-broker';
@@ -44,12 +51,26 @@ export async function ensureKafkaJars() {
   const tmp = `${libs}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   try {
-    await execFileAsync('mvn', ['-q', '-B', '-f', join(HERE, 'pom.xml'), 'dependency:copy-dependencies',
-      `-DoutputDirectory=${tmp}`, `-Dkafka.version=${KAFKA_VERSION}`], { maxBuffer: 16 << 20 });
+    await execFileAsync(
+      'mvn',
+      [
+        '-q',
+        '-B',
+        '-f',
+        join(HERE, 'pom.xml'),
+        'dependency:copy-dependencies',
+        `-DoutputDirectory=${tmp}`,
+        `-Dkafka.version=${KAFKA_VERSION}`,
+      ],
+      { maxBuffer: 16 << 20 },
+    );
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
-    if (err.code === 'ENOENT') throw new Error('kafka: Maven (mvn) is needed to download the Kafka jars but was not found on PATH');
-    throw new Error(`kafka: Maven could not fetch the Kafka ${KAFKA_VERSION} jars:\n${err.stdout ?? ''}${err.stderr ?? ''}`);
+    if (err.code === 'ENOENT')
+      throw new Error('kafka: Maven (mvn) is needed to download the Kafka jars but was not found on PATH');
+    throw new Error(
+      `kafka: Maven could not fetch the Kafka ${KAFKA_VERSION} jars:\n${err.stdout ?? ''}${err.stderr ?? ''}`,
+    );
   }
   if (existsSync(marker)) {
     await rm(tmp, { recursive: true, force: true }); // another process finished first
@@ -71,12 +92,16 @@ function checkJava() {
       // Java 8 and older report themselves as 1.x.
       const major = m ? (m[1] === '1' ? Number(m[2]) : Number(m[1])) : NaN;
       if (!(major >= MIN_JAVA)) {
-        throw new Error(`kafka: Kafka ${KAFKA_VERSION} needs Java ${MIN_JAVA} or newer, but ${JAVA} is: ${text.split('\n')[0]}`);
+        throw new Error(
+          `kafka: Kafka ${KAFKA_VERSION} needs Java ${MIN_JAVA} or newer, but ${JAVA} is: ${text.split('\n')[0]}`,
+        );
       }
     },
     (err) => {
-      throw new Error(`kafka: Kafka ${KAFKA_VERSION} needs Java ${MIN_JAVA} or newer, but "${JAVA}" could not be run ` +
-        `(${err.code ?? err.message}); install a JDK ${MIN_JAVA}+ or set JAVA_HOME`);
+      throw new Error(
+        `kafka: Kafka ${KAFKA_VERSION} needs Java ${MIN_JAVA} or newer, but "${JAVA}" could not be run ` +
+          `(${err.code ?? err.message}); install a JDK ${MIN_JAVA}+ or set JAVA_HOME`,
+      );
     },
   );
   return javaChecked;
@@ -128,11 +153,17 @@ export async function kafkaStatus(name = 'default') {
 
 /** Free TCP ports from the OS; all are held open together so the same port is never handed out twice. */
 async function freePorts(count) {
-  const servers = await Promise.all(Array.from({ length: count }, () => new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => res(srv));
-  })));
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise((res, rej) => {
+          const srv = createServer();
+          srv.once('error', rej);
+          srv.listen(0, '127.0.0.1', () => res(srv));
+        }),
+    ),
+  );
   const ports = servers.map((s) => s.address().port);
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   return ports;
@@ -182,12 +213,12 @@ function brokerProperties({ broker, voters, count, sasl, brokerPassword, extraCo
     Object.assign(props, {
       'sasl.enabled.mechanisms': 'SCRAM-SHA-512',
       'sasl.mechanism.inter.broker.protocol': 'SCRAM-SHA-512',
-      'listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config':
-        `org.apache.kafka.common.security.scram.ScramLoginModule required username="${BROKER_USER}" password="${brokerPassword}";`,
+      'listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config': `org.apache.kafka.common.security.scram.ScramLoginModule required username="${BROKER_USER}" password="${brokerPassword}";`,
     });
   }
   Object.assign(props, extraConfig);
-  return Object.entries(props).map(([k, v]) => `${k}=${String(v).replaceAll('\\', '\\\\')}`).join('\n') + '\n';
+  const lines = Object.entries(props).map(([k, v]) => `${k}=${String(v).replaceAll('\\', '\\\\')}`);
+  return `${lines.join('\n')}\n`;
 }
 
 function log4jProperties(logFile) {
@@ -210,14 +241,31 @@ const stdoutFile = (broker) => join(broker.dataDir, 'stdout.log');
 
 async function formatStorage({ libs, broker, clusterId, sasl, brokerPassword }) {
   const scram = sasl
-    ? ['--add-scram', `SCRAM-SHA-512=[name=${sasl.username},password=${sasl.password}]`,
-      '--add-scram', `SCRAM-SHA-512=[name=${BROKER_USER},password=${brokerPassword}]`]
+    ? [
+        '--add-scram',
+        `SCRAM-SHA-512=[name=${sasl.username},password=${sasl.password}]`,
+        '--add-scram',
+        `SCRAM-SHA-512=[name=${BROKER_USER},password=${brokerPassword}]`,
+      ]
     : [];
   try {
-    await execFileAsync(JAVA, ['-Xmx256m', `-Dlog4j2.configurationFile=${log4jFile(broker)}`, '-cp', join(libs, '*'),
-      'kafka.tools.StorageTool', 'format', '--config', configFile(broker), '--cluster-id', clusterId, ...scram]);
+    await execFileAsync(JAVA, [
+      '-Xmx256m',
+      `-Dlog4j2.configurationFile=${log4jFile(broker)}`,
+      '-cp',
+      join(libs, '*'),
+      'kafka.tools.StorageTool',
+      'format',
+      '--config',
+      configFile(broker),
+      '--cluster-id',
+      clusterId,
+      ...scram,
+    ]);
   } catch (err) {
-    throw new Error(`kafka: formatting the storage of broker ${broker.id} failed:\n${err.stdout ?? ''}${err.stderr ?? err.message}`);
+    throw new Error(
+      `kafka: formatting the storage of broker ${broker.id} failed:\n${err.stdout ?? ''}${err.stderr ?? err.message}`,
+    );
   }
 }
 
@@ -227,8 +275,18 @@ async function formatStorage({ libs, broker, clusterId, sasl, brokerPassword }) 
 function spawnBroker(libs, broker) {
   const out = openSync(stdoutFile(broker), 'a');
   try {
-    const child = spawn(JAVA, [...BROKER_JVM_OPTS, `-Dlog4j2.configurationFile=${log4jFile(broker)}`,
-      '-cp', join(libs, '*'), 'kafka.Kafka', configFile(broker)], { detached: true, stdio: ['ignore', out, out] });
+    const child = spawn(
+      JAVA,
+      [
+        ...BROKER_JVM_OPTS,
+        `-Dlog4j2.configurationFile=${log4jFile(broker)}`,
+        '-cp',
+        join(libs, '*'),
+        'kafka.Kafka',
+        configFile(broker),
+      ],
+      { detached: true, stdio: ['ignore', out, out] },
+    );
     child.unref();
     return child.pid;
   } finally {
@@ -307,9 +365,11 @@ function tail(file, lines = 40) {
 }
 
 function startupError(broker, reason) {
-  return new Error(`kafka: broker ${broker.id} ${reason}.\n` +
-    `--- ${broker.logFile} (tail) ---\n${tail(broker.logFile)}\n` +
-    `--- ${stdoutFile(broker)} (tail) ---\n${tail(stdoutFile(broker), 20)}`);
+  return new Error(
+    `kafka: broker ${broker.id} ${reason}.\n` +
+      `--- ${broker.logFile} (tail) ---\n${tail(broker.logFile)}\n` +
+      `--- ${stdoutFile(broker)} (tail) ---\n${tail(stdoutFile(broker), 20)}`,
+  );
 }
 
 async function waitUntilReady(broker, timeoutMs) {
@@ -317,7 +377,8 @@ async function waitUntilReady(broker, timeoutMs) {
   for (;;) {
     if (!isAlive(broker.pid)) throw startupError(broker, 'exited during startup');
     if (await probeApiVersions(broker.port)) return;
-    if (Date.now() > deadline) throw startupError(broker, `did not answer ApiVersions on port ${broker.port} within ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw startupError(broker, `did not answer ApiVersions on port ${broker.port} within ${timeoutMs} ms`);
     await sleep(250);
   }
 }
@@ -330,10 +391,17 @@ async function waitUntilReady(broker, timeoutMs) {
  * SASL_PLAINTEXT/SCRAM-SHA-512; the credentials are returned as `sasl` in kafkajs' shape.
  * logDir: where the broker logs go (default: inside each data dir, i.e. deleted by stopKafka).
  */
-export async function startKafka({ name = 'default', brokers = 1, saslScram = false, logDir, extraConfig = {},
-  timeoutMs = 60_000 } = {}) {
+export async function startKafka({
+  name = 'default',
+  brokers = 1,
+  saslScram = false,
+  logDir,
+  extraConfig = {},
+  timeoutMs = 60_000,
+} = {}) {
   if (!/^[\w.-]+$/.test(name)) throw new Error(`kafka: run name must be letters, digits, . _ - (got "${name}")`);
-  if (!Number.isInteger(brokers) || brokers < 1) throw new Error(`kafka: brokers must be a positive integer (got ${brokers})`);
+  if (!Number.isInteger(brokers) || brokers < 1)
+    throw new Error(`kafka: brokers must be a positive integer (got ${brokers})`);
   const sasl = scramCredentials(saslScram);
   const [libs] = await Promise.all([ensureKafkaJars(), checkJava()]);
   await clearStaleRun(name);
@@ -351,13 +419,18 @@ export async function startKafka({ name = 'default', brokers = 1, saslScram = fa
   const clusterId = randomBytes(16).toString('base64url');
   const brokerPassword = randomBytes(16).toString('hex');
 
-  await Promise.all(nodes.map(async (broker) => {
-    await mkdir(join(broker.dataDir, 'data'), { recursive: true });
-    await mkdir(dirname(broker.logFile), { recursive: true });
-    await writeFile(configFile(broker), brokerProperties({ broker, voters, count: brokers, sasl, brokerPassword, extraConfig }));
-    await writeFile(log4jFile(broker), log4jProperties(broker.logFile));
-    await formatStorage({ libs, broker, clusterId, sasl, brokerPassword });
-  }));
+  await Promise.all(
+    nodes.map(async (broker) => {
+      await mkdir(join(broker.dataDir, 'data'), { recursive: true });
+      await mkdir(dirname(broker.logFile), { recursive: true });
+      await writeFile(
+        configFile(broker),
+        brokerProperties({ broker, voters, count: brokers, sasl, brokerPassword, extraConfig }),
+      );
+      await writeFile(log4jFile(broker), log4jProperties(broker.logFile));
+      await formatStorage({ libs, broker, clusterId, sasl, brokerPassword });
+    }),
+  );
 
   for (const broker of nodes) broker.pid = spawnBroker(libs, broker);
   const state = {
@@ -388,8 +461,10 @@ async function clearStaleRun(name) {
   if (!status) return rm(runDir(name), { recursive: true, force: true });
   const alive = status.brokers.filter((b) => b.alive);
   if (alive.length > 0) {
-    throw new Error(`kafka: run "${name}" is already running (pids ${alive.map((b) => b.pid).join(', ')}); ` +
-      `stop it first (node infra/kafka/kafka.mjs down --name ${name})`);
+    throw new Error(
+      `kafka: run "${name}" is already running (pids ${alive.map((b) => b.pid).join(', ')}); ` +
+        `stop it first (node infra/kafka/kafka.mjs down --name ${name})`,
+    );
   }
   await rm(runDir(name), { recursive: true, force: true });
 }
@@ -405,7 +480,10 @@ export async function stopKafka(name = 'default') {
 
 function findBroker(state, id) {
   const broker = state.brokers.find((b) => b.id === id);
-  if (!broker) throw new Error(`kafka: run "${state.name}" has no broker ${id} (ids: ${state.brokers.map((b) => b.id).join(', ')})`);
+  if (!broker)
+    throw new Error(
+      `kafka: run "${state.name}" has no broker ${id} (ids: ${state.brokers.map((b) => b.id).join(', ')})`,
+    );
   return broker;
 }
 

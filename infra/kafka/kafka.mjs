@@ -8,13 +8,17 @@
 import { parseArgs } from 'node:util';
 import { ensureKafkaJars, kafkaStatus, startKafka, stopKafka } from './kafka-runner.mjs';
 
-const USAGE = 'usage: kafka.mjs up [--brokers N] [--name NAME] [--sasl-scram] | down [--name NAME] | status [--name NAME] | fetch';
+const USAGE =
+  'usage: kafka.mjs up [--brokers N] [--name NAME] [--sasl-scram] | down [--name NAME] | status [--name NAME] | fetch';
 
 function printConnection(state) {
   const lines = [`KAFKA_BROKERS=${state.bootstrapServers}`];
   if (state.sasl) {
-    lines.push(`KAFKA_SASL_MECHANISM=${state.sasl.mechanism}`, `KAFKA_SASL_USERNAME=${state.sasl.username}`,
-      `KAFKA_SASL_PASSWORD=${state.sasl.password}`);
+    lines.push(
+      `KAFKA_SASL_MECHANISM=${state.sasl.mechanism}`,
+      `KAFKA_SASL_USERNAME=${state.sasl.username}`,
+      `KAFKA_SASL_PASSWORD=${state.sasl.password}`,
+    );
   }
   process.stdout.write(`${lines.join('\n')}\n`);
 }
@@ -22,15 +26,19 @@ function printConnection(state) {
 async function up({ name, brokers, 'sasl-scram': saslScram }) {
   const status = await kafkaStatus(name);
   if (status?.running) {
-    process.stderr.write(`kafka: run "${name}" is already up (Kafka ${status.version}, ${status.brokers.length} broker(s))\n`);
+    process.stderr.write(
+      `kafka: run "${name}" is already up (Kafka ${status.version}, ${status.brokers.length} broker(s))\n`,
+    );
     printConnection(status);
     return 0;
   }
   const count = Number(brokers);
   const started = Date.now();
   const state = await startKafka({ name, brokers: count, saslScram });
-  process.stderr.write(`kafka: run "${name}" up in ${((Date.now() - started) / 1000).toFixed(1)} s ` +
-    `(Kafka ${state.version}, ${count} broker(s), pids ${state.brokers.map((b) => b.pid).join(', ')})\n`);
+  process.stderr.write(
+    `kafka: run "${name}" up in ${((Date.now() - started) / 1000).toFixed(1)} s ` +
+      `(Kafka ${state.version}, ${count} broker(s), pids ${state.brokers.map((b) => b.pid).join(', ')})\n`,
+  );
   printConnection(state);
   return 0;
 }
@@ -48,8 +56,10 @@ async function status({ name }) {
     return 1;
   }
   for (const b of state.brokers) {
-    process.stderr.write(`broker ${b.id}: ${b.alive ? 'alive' : 'DOWN'} pid ${b.pid} port ${b.port} ` +
-      `controller ${b.controllerPort} log ${b.logFile}\n`);
+    process.stderr.write(
+      `broker ${b.id}: ${b.alive ? 'alive' : 'DOWN'} pid ${b.pid} port ${b.port} ` +
+        `controller ${b.controllerPort} log ${b.logFile}\n`,
+    );
   }
   printConnection(state);
   return state.running ? 0 : 1;
@@ -79,7 +89,9 @@ async function main() {
 }
 
 main().then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    process.exitCode = code;
+  },
   (err) => {
     process.stderr.write(`${err.message}\n`);
     process.exitCode = 1;

@@ -129,8 +129,12 @@ export async function ensureTopics(admin: Admin, options: EnsureTopicsOptions = 
       replicationFactor,
       configEntries: topicConfigEntries(spec, options.minInsyncReplicas),
     }));
-    // false means another process created (some of) them first: still idempotent, nothing to do
-    await admin.createTopics({ topics: configs, waitForLeaders: true, timeout: options.timeoutMs ?? 30_000 });
+    try {
+      // false means another process created (some of) them first: still idempotent, nothing to do
+      await admin.createTopics({ topics: configs, waitForLeaders: true, timeout: options.timeoutMs ?? 30_000 });
+    } catch (err) {
+      throw new EnsureTopicsError(describeCreateError(err), { cause: err });
+    }
     for (const { spec, topic } of missing) {
       result.created.push(topic);
       logger.info(
@@ -147,6 +151,25 @@ export async function ensureTopics(admin: Admin, options: EnsureTopicsOptions = 
   return result;
 }
 
+/** kafkajs reports per-topic failures as an aggregate; group them so the message says what went wrong. */
+function describeCreateError(err: unknown): string {
+  const errors = (err as { errors?: Array<{ topic?: string; type?: string; message?: string }> }).errors;
+  if (!Array.isArray(errors) || errors.length === 0) {
+    return `topic creation failed: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  const byReason = new Map<string, string[]>();
+  for (const e of errors) {
+    if (e.type === 'TOPIC_ALREADY_EXISTS') continue;
+    const reason = `${e.type ?? 'ERROR'}: ${e.message ?? 'unknown error'}`;
+    byReason.set(reason, [...(byReason.get(reason) ?? []), e.topic ?? '?']);
+  }
+  const parts = [...byReason].map(([reason, names]) => {
+    const shown = names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', ');
+    return `${reason} (${shown})`;
+  });
+  return `topic creation failed: ${parts.join('; ')}`;
+}
+
 async function checkExisting(admin: Admin, existing: Array<{ spec: TopicSpec; topic: string }>): Promise<string[]> {
   const warnings: string[] = [];
   const metadata = await admin.fetchTopicMetadata({ topics: existing.map((t) => t.topic) });
@@ -160,7 +183,10 @@ async function checkExisting(admin: Admin, existing: Array<{ spec: TopicSpec; to
     })),
   });
   const configsOf = new Map(
-    described.resources.map((r) => [r.resourceName, new Map(r.configEntries.map((e) => [e.configName, e.configValue]))]),
+    described.resources.map((r) => [
+      r.resourceName,
+      new Map(r.configEntries.map((e) => [e.configName, e.configValue])),
+    ]),
   );
 
   for (const { spec, topic } of existing) {

@@ -10,14 +10,22 @@ import { type TopicSpec, topicSpec } from './topics';
 
 export const SCHEMAS_DIR = resolve(__dirname, '..', 'schemas');
 
-/** A parsed .avsc document: a named record schema. */
-export interface RecordSchema {
+/**
+ * A parsed .avsc document: a named record schema. A type alias, not an interface, so it is assignable to
+ * `Record<string, unknown>` (what schema-registry clients and libs/kafka's SchemaResolver take).
+ */
+export type RecordSchema = {
   readonly type: 'record';
   readonly name: string;
   readonly namespace?: string;
   readonly doc?: string;
-  readonly fields: ReadonlyArray<{ readonly name: string; readonly type: unknown; readonly doc?: string; default?: unknown }>;
-}
+  readonly fields: ReadonlyArray<{
+    readonly name: string;
+    readonly type: unknown;
+    readonly doc?: string;
+    readonly default?: unknown;
+  }>;
+};
 
 /**
  * Options every reader and writer should give avsc for these schemas. No `logicalTypes`: times stay
@@ -53,7 +61,8 @@ export function loadSchemaFiles(): ReadonlyMap<string, RecordSchema> {
 
 function schemaOf(spec: TopicSpec): RecordSchema {
   const schema = loadSchemaFiles().get(spec.valueSchema);
-  if (!schema) throw new Error(`contracts: schema file ${spec.valueSchema} of topic ${spec.name} is missing in ${SCHEMAS_DIR}`);
+  if (!schema)
+    throw new Error(`contracts: schema file ${spec.valueSchema} of topic ${spec.name} is missing in ${SCHEMAS_DIR}`);
   if (fullName(schema) !== spec.valueRecord) {
     throw new Error(`contracts: ${spec.valueSchema} defines ${fullName(schema)}, catalog expects ${spec.valueRecord}`);
   }

@@ -1,3 +1,5 @@
+import { failureKinds } from '@flywheel/contracts';
+
 /**
  * How a failure is handled is decided by its class: a NonRetriableError is the message's fault (it goes to
  * the DLQ at once, the consumer moves on); anything else is assumed transient and is retried with backoff
@@ -7,7 +9,7 @@ export class NonRetriableError extends Error {
   constructor(
     message: string,
     /** DLQ failure kind, e.g. payload-format, schema-violation, enrichment, feature, inference. */
-    readonly kind: string = 'internal',
+    readonly kind: string = failureKinds.internal,
     options?: { cause?: unknown },
   ) {
     super(message, options);
@@ -18,7 +20,7 @@ export class NonRetriableError extends Error {
 /** Bytes that are not Confluent-framed Avro (wrong magic byte, too short, truncated payload). */
 export class PayloadFormatError extends NonRetriableError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, 'payload-format', options);
+    super(message, failureKinds.payloadFormat, options);
   }
 }
 
@@ -30,7 +32,7 @@ export class SchemaViolationError extends NonRetriableError {
     readonly fields: string[] = [],
     options?: { cause?: unknown },
   ) {
-    super(message, 'schema-violation', options);
+    super(message, failureKinds.schemaViolation, options);
   }
 }
 
@@ -40,7 +42,7 @@ export class UnknownSchemaError extends NonRetriableError {
     readonly schemaId: number,
     options?: { cause?: unknown },
   ) {
-    super(`schema id ${schemaId} is not registered`, 'unknown-schema', options);
+    super(`schema id ${schemaId} is not registered`, failureKinds.schemaViolation, options);
   }
 }
 
@@ -56,6 +58,7 @@ export function isRetriable(error: unknown): boolean {
   return !(error instanceof NonRetriableError);
 }
 
-export function failureKindOf(error: unknown, fallback = 'retries-exhausted'): string {
+/** A retriable error that outlived every attempt counts as a timeout of whatever it waited for. */
+export function failureKindOf(error: unknown, fallback: string = failureKinds.timeout): string {
   return error instanceof NonRetriableError ? error.kind : fallback;
 }

@@ -1,12 +1,7 @@
 export { BatchConsumer, type BatchConsumerOptions, type TopicRoute } from './consumer/batch-consumer';
 export type { BatchHandler, BatchOutcome, DecodedMessage, RejectedMessage } from './consumer/decoded-message';
 export { backoffMs, defaultRetryPolicy, type RetryPolicy } from './consumer/retry-policy';
-export {
-  type DeadLetter,
-  DeadLetterPublisher,
-  dlqTopicOf,
-  type FailedMessage,
-} from './dead-letter/dead-letter';
+export { DeadLetterPublisher, type FailedMessage } from './dead-letter/dead-letter';
 export {
   failureKindOf,
   isRetriable,

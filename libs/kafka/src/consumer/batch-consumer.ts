@@ -1,3 +1,4 @@
+import { failureKinds } from '@flywheel/contracts';
 import { SpanKind, trace } from '@opentelemetry/api';
 import type { Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -13,7 +14,8 @@ import { backoffMs, defaultRetryPolicy, type RetryPolicy } from './retry-policy'
 
 export interface TopicRoute {
   topic: string;
-  handler: BatchHandler<unknown>;
+  // biome-ignore lint/suspicious/noExplicitAny: each route decodes its own value type; the runner does not care which.
+  handler: BatchHandler<any>;
   /** 'message': the handler gets one message at a time; 'batch': up to maxBatchSize at once. */
   mode: 'batch' | 'message';
 }
@@ -302,7 +304,7 @@ export class BatchConsumer {
         attempts,
         first,
         message,
-        kind ?? (error instanceof NonRetriableError ? error.kind : 'internal'),
+        kind ?? (error instanceof NonRetriableError ? error.kind : failureKinds.internal),
       ),
     );
   }

@@ -1,30 +1,7 @@
+import { type DeadLetter, dlqTopicFor } from '@flywheel/contracts';
 import type { IHeaders, KafkaMessage } from 'kafkajs';
 import type { FlywheelProducer } from '../producer/flywheel-producer';
 import { headerString } from '../tracing/trace-headers';
-
-/** `<topic>.dlq`: every stage dead-letters next to its input, so the source is obvious from the name. */
-export function dlqTopicOf(topic: string): string {
-  return `${topic}.dlq`;
-}
-
-/** The DLQ envelope (DeadLetter record in libs/contracts): everything needed to inspect and replay. */
-export interface DeadLetter {
-  original_topic: string;
-  original_partition: number;
-  original_offset: number;
-  original_key: Buffer | null;
-  original_value: Buffer | null;
-  original_headers: Array<{ key: string; value: Buffer | null }>;
-  original_timestamp: number | null;
-  failure_kind: string;
-  error_class: string;
-  error_message: string;
-  stage: string;
-  attempts: number;
-  first_failure_time: number;
-  last_failure_time: number;
-  event_id: string | null;
-}
 
 export interface FailedMessage {
   topic: string;
@@ -53,7 +30,7 @@ export class DeadLetterPublisher {
     }
     for (const [topic, list] of byTopic) {
       await this.producer.send(
-        dlqTopicOf(topic),
+        dlqTopicFor(topic),
         list.map((failure) => ({ key: failure.message.key, value: this.envelope(failure) })),
       );
     }

@@ -1,0 +1,6 @@
+// Not re-exported here: global-setup.ts (vitest loads it by path) and test-env.ts (imports vitest).
+export { freePort, portAnswers } from './free-port';
+export { DEFAULT_DATABASE_URL, databaseUrl, ensurePostgres, type PostgresHandle } from './postgres';
+export { REPO_ROOT, type ServiceProcess, startServiceProcess } from './service-process';
+export { testGroup, testPrefix, testTopic, uniqueSuffix } from './unique-names';
+export { type WaitOptions, waitUntil } from './wait-until';

@@ -1,0 +1,2 @@
+/** The Postgres schema the registry service owns; no other service reads it. */
+export const DATABASE_SCHEMA = 'registry';
