@@ -1,6 +1,6 @@
+import { resolve } from 'node:path';
 import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
-import { resolve } from 'node:path';
 
 const lib = (name: string) => resolve(import.meta.dirname, `libs/${name}/src`);
 const alias = Object.fromEntries(
@@ -8,7 +8,17 @@ const alias = Object.fromEntries(
 );
 
 // SWC (not esbuild) so Nest's decorator metadata is emitted in tests exactly as in the build.
-const plugins = [swc.vite({ tsconfigFile: false, swcrc: false, jsc: { transform: { legacyDecorator: true, decoratorMetadata: true } } })];
+const plugins = [
+  swc.vite({
+    tsconfigFile: false,
+    swcrc: false,
+    jsc: {
+      parser: { syntax: 'typescript', decorators: true },
+      transform: { legacyDecorator: true, decoratorMetadata: true },
+      keepClassNames: true,
+    },
+  }),
+];
 
 export default defineConfig({
   plugins,

@@ -1,10 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import {
-  databaseUrl,
-  ensurePostgres,
-  REPO_ROOT,
-  startServiceProcess,
-} from '@flywheel/testing';
+import { databaseUrl, ensurePostgres, REPO_ROOT, startServiceProcess } from '@flywheel/testing';
 import { startKafka } from '../libs/testing/src/kafka-runner';
 
 /**

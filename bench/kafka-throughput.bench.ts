@@ -8,9 +8,9 @@
  * consumed. Rounds alternate (plain, flywheel, plain, flywheel ...) so machine noise hits both alike.
  */
 import { randomUUID } from 'node:crypto';
+import { AvroSerde, BatchConsumer, createKafkaClient, FlywheelProducer } from '@flywheel/kafka';
 import { testGroup, testTopic, waitUntil } from '@flywheel/testing';
 import { type Kafka } from 'kafkajs';
-import { BatchConsumer, createKafkaClient, FlywheelProducer, AvroSerde } from '@flywheel/kafka';
 import { formatRate, startBenchEnvironment } from './bench-env';
 
 const MESSAGES = Number(process.env.MESSAGES ?? 100_000);
@@ -148,8 +148,12 @@ async function main() {
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     const plainRate = (MESSAGES / median(plain)) * 1000;
     const flywheelRate = (MESSAGES / median(flywheel)) * 1000;
-    console.log(`median plain kafkajs (acks=all, no serde):        ${Math.round(plainRate).toLocaleString('en-US')} msg/s`);
-    console.log(`median libs/kafka (idempotent, Avro, DLQ runner): ${Math.round(flywheelRate).toLocaleString('en-US')} msg/s`);
+    console.log(
+      `median plain kafkajs (acks=all, no serde):        ${Math.round(plainRate).toLocaleString('en-US')} msg/s`,
+    );
+    console.log(
+      `median libs/kafka (idempotent, Avro, DLQ runner): ${Math.round(flywheelRate).toLocaleString('en-US')} msg/s`,
+    );
     console.log(`ratio: ${((flywheelRate / plainRate) * 100).toFixed(1)}% (target >= 70%)`);
   } finally {
     await env.stop();

@@ -126,18 +126,22 @@ async function writeState(state) {
   await writeFile(statePath(state.name), `${JSON.stringify(state, null, 2)}\n`);
 }
 
-/** True while the process exists and is not a zombie (a container's PID 1 may never reap orphans). */
-function isAlive(pid) {
+/**
+ * True while this broker's JVM runs. On Linux its command line must name this broker's config file: a pid
+ * recorded in an old state.json may since belong to an unrelated process, which must never be signalled, and a
+ * zombie (a container's PID 1 may never reap orphans) has an empty command line.
+ */
+function isRunning(broker) {
   try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return err.code === 'EPERM';
+    return readFileSync(`/proc/${broker.pid}/cmdline`, 'utf8').includes(configFile(broker));
+  } catch {
+    if (existsSync('/proc/self')) return false;
   }
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+    process.kill(broker.pid, 0); // no /proc (not Linux): existence is all we can check
+    return true;
   } catch {
-    return true; // no /proc (not Linux): kill(pid, 0) is all we know
+    return false;
   }
 }
 
@@ -145,7 +149,7 @@ function isAlive(pid) {
 export async function kafkaStatus(name = 'default') {
   const state = await readState(name);
   if (!state) return null;
-  const brokers = state.brokers.map((b) => ({ ...b, alive: isAlive(b.pid) }));
+  const brokers = state.brokers.map((b) => ({ ...b, alive: isRunning(b) }));
   return { ...state, brokers, running: brokers.every((b) => b.alive) };
 }
 
@@ -167,6 +171,17 @@ async function freePorts(count) {
   const ports = servers.map((s) => s.address().port);
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   return ports;
+}
+
+/**
+ * 16 random bytes in URL-safe base64 without padding, like `kafka-storage random-uuid`. Like Kafka's own
+ * Uuid.randomUuid() it never starts with '-': the storage tool would read such an id as an option (1 run in 64).
+ */
+function newClusterId() {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 function scramCredentials(saslScram) {
@@ -287,6 +302,8 @@ function spawnBroker(libs, broker) {
       ],
       { detached: true, stdio: ['ignore', out, out] },
     );
+    child.once('error', () => {}); // a spawn failure is reported just below, not as an unhandled 'error' event
+    if (child.pid === undefined) throw new Error(`kafka: could not start broker ${broker.id} with ${JAVA}`);
     child.unref();
     return child.pid;
   } finally {
@@ -295,17 +312,18 @@ function spawnBroker(libs, broker) {
 }
 
 /** Sends a signal to a broker's whole process group; a broker that is already gone is not an error. */
-function signalGroup(pid, signal) {
+function signalGroup(broker, signal) {
+  if (!isRunning(broker)) return;
   try {
-    process.kill(-pid, signal);
+    process.kill(-broker.pid, signal);
   } catch (err) {
     if (err.code !== 'ESRCH') throw err;
   }
 }
 
-async function waitForExit(pid, timeoutMs) {
+async function waitForExit(broker, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
-  while (isAlive(pid)) {
+  while (isRunning(broker)) {
     if (Date.now() > deadline) return false;
     await sleep(100);
   }
@@ -313,12 +331,12 @@ async function waitForExit(pid, timeoutMs) {
 }
 
 /** SIGTERM (plus SIGCONT, since a SIGSTOPped JVM cannot act on it), then SIGKILL after the grace period. */
-async function terminate(pid) {
-  signalGroup(pid, 'SIGTERM');
-  signalGroup(pid, 'SIGCONT');
-  if (await waitForExit(pid, STOP_GRACE_MS)) return;
-  signalGroup(pid, 'SIGKILL');
-  await waitForExit(pid, 5_000);
+async function terminate(broker) {
+  signalGroup(broker, 'SIGTERM');
+  signalGroup(broker, 'SIGCONT');
+  if (await waitForExit(broker, STOP_GRACE_MS)) return;
+  signalGroup(broker, 'SIGKILL');
+  await waitForExit(broker, 5_000);
 }
 
 /**
@@ -375,7 +393,7 @@ function startupError(broker, reason) {
 async function waitUntilReady(broker, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (!isAlive(broker.pid)) throw startupError(broker, 'exited during startup');
+    if (!isRunning(broker)) throw startupError(broker, 'exited during startup');
     if (await probeApiVersions(broker.port)) return;
     if (Date.now() > deadline)
       throw startupError(broker, `did not answer ApiVersions on port ${broker.port} within ${timeoutMs} ms`);
@@ -415,8 +433,7 @@ export async function startKafka({
     return { id, pid: 0, port: ports[2 * i], controllerPort: ports[2 * i + 1], dataDir, logFile };
   });
   const voters = nodes.map((b) => `${b.id}@127.0.0.1:${b.controllerPort}`).join(',');
-  // Kafka cluster ids are 16 random bytes in URL-safe base64 without padding (what kafka-storage random-uuid prints).
-  const clusterId = randomBytes(16).toString('base64url');
+  const clusterId = newClusterId();
   const brokerPassword = randomBytes(16).toString('hex');
 
   await Promise.all(
@@ -449,7 +466,7 @@ export async function startKafka({
     await Promise.all(nodes.map((b) => waitUntilReady(b, timeoutMs)));
   } catch (err) {
     // Keep the folder (full logs) but no processes; the next start with this name clears it.
-    await Promise.all(nodes.map((b) => terminate(b.pid)));
+    await Promise.all(nodes.map(terminate));
     throw err;
   }
   return { ...state, stop: () => stopKafka(name) };
@@ -473,7 +490,7 @@ async function clearStaleRun(name) {
 export async function stopKafka(name = 'default') {
   const state = await readState(name);
   if (!state) return false;
-  await Promise.all(state.brokers.map((b) => terminate(b.pid)));
+  await Promise.all(state.brokers.map(terminate));
   await rm(runDir(name), { recursive: true, force: true });
   return true;
 }
@@ -490,7 +507,7 @@ function findBroker(state, id) {
 /** Fault injection: signals one broker's process group (SIGKILL = crash, SIGSTOP/SIGCONT = pause/resume). */
 export function killBroker(state, id, signal = 'SIGKILL') {
   const broker = findBroker(state, id);
-  signalGroup(broker.pid, signal);
+  signalGroup(broker, signal);
   return broker;
 }
 
@@ -500,7 +517,7 @@ export function killBroker(state, id, signal = 'SIGKILL') {
  */
 export async function restartBroker(state, id, { timeoutMs = 60_000 } = {}) {
   const broker = findBroker(state, id);
-  if (isAlive(broker.pid)) await terminate(broker.pid);
+  await terminate(broker);
   broker.pid = spawnBroker(await ensureKafkaJars(), broker);
   await writeState(state);
   await waitUntilReady(broker, timeoutMs);

@@ -1,5 +1,4 @@
 export { ConfigError } from './config-error';
-export { loadConfig } from './load-config';
 export {
   databaseEnv,
   envBool,
@@ -9,3 +8,4 @@ export {
   observabilityEnv,
   schemaRegistryEnv,
 } from './env-schemas';
+export { loadConfig } from './load-config';

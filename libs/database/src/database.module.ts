@@ -1,7 +1,7 @@
+import { HealthService } from '@flywheel/observability';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { HealthService } from '@flywheel/observability';
-import { DataSource, type MixedList, type EntitySchema } from 'typeorm';
+import { DataSource, type EntitySchema, type MixedList } from 'typeorm';
 import { ensureDatabase } from './ensure-database';
 
 export interface DatabaseOptions {

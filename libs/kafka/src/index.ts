@@ -13,8 +13,8 @@ export {
 } from './errors';
 export { createKafkaClient, type KafkaConnection } from './kafka-client';
 export { KafkaMetrics } from './metrics/kafka-metrics';
-export { KafkaRpcExceptionFilter } from './nest/kafka-rpc-exception.filter';
 export { type KafkaHandlerExtras, KafkaTransport, type KafkaTransportOptions } from './nest/kafka.transport';
+export { KafkaRpcExceptionFilter } from './nest/kafka-rpc-exception.filter';
 export { FlywheelProducer, type OutgoingMessage, type SendOptions } from './producer/flywheel-producer';
 export { type AvroSchema, AvroSerde, type SchemaResolver } from './serde/avro-serde';
 export { extractTraceContext, headerString, injectTraceHeaders } from './tracing/trace-headers';

@@ -1,3 +1,10 @@
+export {
+  type BaseServiceConfig,
+  runService,
+  type ServiceContext,
+  type ServiceDefinition,
+  startService,
+} from './bootstrap/start-service';
 export { HealthController } from './health/health.controller';
 export { type HealthCheck, type HealthCheckResult, HealthService } from './health/health.service';
 export { createLogger, ecsError, type LoggerSettings, REDACTED_PATHS } from './logging/ecs-logger';
@@ -6,10 +13,3 @@ export { createMetricsRegistry } from './metrics/metrics-registry';
 export { ObservabilityModule, type ObservabilityOptions } from './observability.module';
 export { METRICS_REGISTRY, ROOT_LOGGER } from './tokens';
 export { initTracing, shutdownTracing, type TracingSettings } from './tracing/tracing';
-export {
-  type BaseServiceConfig,
-  runService,
-  type ServiceContext,
-  type ServiceDefinition,
-  startService,
-} from './bootstrap/start-service';

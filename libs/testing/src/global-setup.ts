@@ -13,8 +13,6 @@ declare module 'vitest' {
   }
 }
 
-const TEST_DATABASE = 'flywheel_test';
-
 /**
  * Once per integration run: build the services, start a real Kafka broker (or use KAFKA_BROKERS),
  * find or start Postgres, create a fresh test database and start the schema registry as a process.
@@ -29,7 +27,9 @@ export default async function setup(project: TestProject) {
     : await startKafka({ name: `test-${process.pid}` });
 
   const postgres = await ensurePostgres();
-  const databaseUrl = await recreateDatabase(postgres.serverUrl, TEST_DATABASE);
+  // One database per run, so two runs on one machine (developers, CI, helpers) never share state.
+  const testDatabase = `flywheel_test_${process.pid}`;
+  const databaseUrl = await recreateDatabase(postgres.serverUrl, testDatabase);
 
   const registry = await startServiceProcess('registry', {
     env: { DATABASE_URL: databaseUrl, KAFKA_BROKERS: kafka.bootstrapServers, LOG_LEVEL: 'warn' },
@@ -45,22 +45,31 @@ export default async function setup(project: TestProject) {
   return async () => {
     await registry.stop();
     await kafka.stop();
+    await dropDatabase(postgres.serverUrl, testDatabase).catch(() => undefined);
     await postgres.stop();
   };
 }
 
 async function recreateDatabase(serverUrl: string, database: string): Promise<string> {
+  await dropDatabase(serverUrl, database);
+  await withAdminClient(serverUrl, (client) => client.query(`CREATE DATABASE ${database}`));
+  const url = new URL(serverUrl);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+async function dropDatabase(serverUrl: string, database: string): Promise<void> {
+  await withAdminClient(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
+}
+
+async function withAdminClient<T>(serverUrl: string, work: (client: Client) => Promise<T>): Promise<T> {
   const admin = new URL(serverUrl);
   admin.pathname = '/postgres';
   const client = new Client({ connectionString: admin.toString() });
   await client.connect();
   try {
-    await client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    await client.query(`CREATE DATABASE ${database}`);
+    return await work(client);
   } finally {
     await client.end();
   }
-  const url = new URL(serverUrl);
-  url.pathname = `/${database}`;
-  return url.toString();
 }

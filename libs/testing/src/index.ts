@@ -1,5 +1,14 @@
 // Not re-exported here: global-setup.ts (vitest loads it by path) and test-env.ts (imports vitest).
 export { freePort, portAnswers } from './free-port';
+export {
+  type KafkaBroker,
+  type KafkaCluster,
+  killBroker,
+  restartBroker,
+  type StartKafkaOptions,
+  startKafka,
+  stopKafka,
+} from './kafka-runner';
 export { DEFAULT_DATABASE_URL, databaseUrl, ensurePostgres, type PostgresHandle } from './postgres';
 export { REPO_ROOT, type ServiceProcess, startServiceProcess } from './service-process';
 export { testGroup, testPrefix, testTopic, uniqueSuffix } from './unique-names';

@@ -9,7 +9,10 @@ export interface WaitOptions {
  * Polls until `condition` returns a truthy value (returned) or the deadline passes (throws with the
  * last value or error seen). Tests wait for facts, never for fixed sleeps.
  */
-export async function waitUntil<T>(condition: () => T | Promise<T>, options: WaitOptions = {}): Promise<NonNullable<T>> {
+export async function waitUntil<T>(
+  condition: () => T | Promise<T>,
+  options: WaitOptions = {},
+): Promise<NonNullable<T>> {
   const { timeoutMs = 30_000, intervalMs = 100 } = options;
   const deadline = Date.now() + timeoutMs;
   let last: unknown;

@@ -2,4 +2,8 @@ import { runService } from '@flywheel/observability';
 import { AppModule } from './app.module';
 import { loadRegistryConfig } from './config';
 
-runService({ name: 'registry', loadConfig: () => loadRegistryConfig(), module: (context) => AppModule.register(context) });
+runService({
+  name: 'registry',
+  loadConfig: () => loadRegistryConfig(),
+  module: (context) => AppModule.register(context),
+});

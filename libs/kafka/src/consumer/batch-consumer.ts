@@ -90,7 +90,10 @@ export class BatchConsumer {
 
   async start(): Promise<void> {
     await this.consumer.connect();
-    await this.consumer.subscribe({ topics: [...this.routes.keys()], fromBeginning: this.options.fromBeginning ?? false });
+    await this.consumer.subscribe({
+      topics: [...this.routes.keys()],
+      fromBeginning: this.options.fromBeginning ?? false,
+    });
     await this.consumer.run({
       eachBatchAutoResolve: false,
       autoCommit: true,

@@ -8,6 +8,7 @@ export class KafkaMetrics {
   readonly produced: Counter<'topic'>;
   readonly produceErrors: Counter<'topic'>;
   readonly produceLatency: Histogram<'topic'>;
+  readonly produceResent: Counter<'topic'>;
   readonly consumed: Counter<'topic' | 'group'>;
   readonly handled: Counter<'topic' | 'group' | 'outcome'>;
   readonly deadLettered: Counter<'topic' | 'group' | 'kind'>;
@@ -48,6 +49,12 @@ export class KafkaMetrics {
       help: 'Time from send to acknowledgement, per produce call',
       labelNames: ['topic'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.produceResent = new Counter({
+      name: 'flywheel_kafka_produce_resent_messages_total',
+      help: 'Messages sent again because kafkajs resolved a send without acknowledging their partition',
+      labelNames: ['topic'],
       registers,
     });
     this.consumed = new Counter({

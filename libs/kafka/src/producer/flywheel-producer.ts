@@ -1,10 +1,11 @@
 import { SpanKind, trace } from '@opentelemetry/api';
-import type { IHeaders, Kafka, Message, Producer, RecordMetadata } from 'kafkajs';
+import { type IHeaders, type Kafka, type Message, Partitioners, type Producer, type RecordMetadata } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { RetriableError } from '../errors';
 import { KafkaMetrics } from '../metrics/kafka-metrics';
 import type { AvroSerde } from '../serde/avro-serde';
 import { injectTraceHeaders } from '../tracing/trace-headers';
+import { PartitionAssigner } from './partition-assigner';
 
 export interface OutgoingMessage<T> {
   key: string | Buffer | null;
@@ -24,6 +25,7 @@ export interface SendOptions {
 }
 
 const tracer = trace.getTracer('flywheel-kafka');
+const MAX_RESEND_ROUNDS = 10;
 
 /**
  * The only way services write to Kafka: idempotent, acks=all, Avro-encoded through the registry, with
@@ -32,6 +34,7 @@ const tracer = trace.getTracer('flywheel-kafka');
  */
 export class FlywheelProducer {
   private readonly producer: Producer;
+  private readonly assigner: PartitionAssigner;
   private readonly metrics?: KafkaMetrics;
   private connected = false;
 
@@ -44,6 +47,11 @@ export class FlywheelProducer {
       idempotent: true,
       // One request in flight per broker keeps per-partition order across retries.
       maxInFlightRequests: 1,
+      // Unbounded retries (kafkajs' idempotent default): giving up mid-sequence would break idempotence.
+      // Callers that must answer in bounded time use SendOptions.timeoutMs instead.
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5_000 },
+      // Murmur2 on the key, as the Java client: the same key lands on the same partition whoever writes it.
+      createPartitioner: Partitioners.DefaultPartitioner,
       transactionalId: options.transactionalId,
       allowAutoTopicCreation: false,
     });
@@ -53,6 +61,7 @@ export class FlywheelProducer {
     this.producer.on(this.producer.events.CONNECT, () => {
       this.connected = true;
     });
+    this.assigner = new PartitionAssigner(kafka);
     this.metrics = options.registry ? KafkaMetrics.for(options.registry) : undefined;
   }
 
@@ -67,6 +76,7 @@ export class FlywheelProducer {
   }
 
   async disconnect(): Promise<void> {
+    await this.assigner.disconnect();
     await this.producer.disconnect();
     this.connected = false;
   }
@@ -90,7 +100,7 @@ export class FlywheelProducer {
     return tracer.startActiveSpan(`${topic} publish`, { kind: SpanKind.PRODUCER }, async (span) => {
       const stopTimer = this.metrics?.produceLatency.startTimer({ topic });
       try {
-        const sending = this.producer.send({ topic, acks: -1, messages });
+        const sending = this.sendEveryPartition(topic, messages);
         const result = options.timeoutMs ? await withDeadline(sending, options.timeoutMs, topic) : await sending;
         this.metrics?.produced.inc({ topic }, messages.length);
         return result;
@@ -103,6 +113,32 @@ export class FlywheelProducer {
         span.end();
       }
     });
+  }
+
+  /**
+   * One send, then a check that each target partition is in the acknowledgement; messages of a missing
+   * partition (kafkajs skipped it after a leader change) are sent again until all are acknowledged.
+   */
+  private async sendEveryPartition(topic: string, messages: Message[]): Promise<RecordMetadata[]> {
+    let pending = await this.assigner.assign(topic, messages);
+    const acknowledged: RecordMetadata[] = [];
+    for (let round = 1; pending.length > 0; round++) {
+      if (round > MAX_RESEND_ROUNDS) {
+        throw new RetriableError(
+          `Kafka did not acknowledge every partition of ${topic} after ${MAX_RESEND_ROUNDS} sends`,
+        );
+      }
+      const result = await this.producer.send({ topic, acks: -1, messages: pending });
+      acknowledged.push(...result);
+      const answered = new Set(result.map((r) => r.partition));
+      const missing = pending.filter((m) => !answered.has(m.partition));
+      if (missing.length > 0) {
+        this.metrics?.produceResent.inc({ topic }, missing.length);
+        this.assigner.forget(topic);
+      }
+      pending = missing;
+    }
+    return acknowledged;
   }
 
   /** The underlying kafkajs producer, for transactions (feature-materializer) and admin-level needs. */

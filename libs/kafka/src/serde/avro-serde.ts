@@ -112,7 +112,9 @@ export class AvroSerde {
       throw new PayloadFormatError(`message is ${buffer ? `${buffer.length} bytes` : 'empty'}; not Confluent Avro`);
     }
     if (buffer.readUInt8(0) !== MAGIC_BYTE) {
-      throw new PayloadFormatError(`unknown magic byte ${buffer.readUInt8(0)}; expected ${MAGIC_BYTE} (Confluent Avro)`);
+      throw new PayloadFormatError(
+        `unknown magic byte ${buffer.readUInt8(0)}; expected ${MAGIC_BYTE} (Confluent Avro)`,
+      );
     }
     const schemaId = buffer.readInt32BE(1);
     const { type, resolver } = await this.resolverFor(topic, schemaId);

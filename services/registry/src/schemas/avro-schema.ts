@@ -33,13 +33,15 @@ export function parseAvroSchema(text: string, registry: AvroRegistry = {}): Pars
   } catch (error) {
     throw new AvroSchemaError(`not valid JSON (${messageOf(error)})`);
   }
+  // Before avsc sees the object, so nothing it might attach to the JSON can leak into the identity.
+  const canonical = canonicalForm(json);
   let type: avro.Type;
   try {
     type = avro.Type.forSchema(json as avro.Schema, { registry });
   } catch (error) {
     throw new AvroSchemaError(messageOf(error));
   }
-  return { type, canonical: canonicalForm(json) };
+  return { type, canonical };
 }
 
 /** Global identity of a schema: same canonical text, type and references ⇒ same id, under any subject. */
@@ -80,16 +82,15 @@ function canonicalize(node: unknown, namespace: string): unknown {
     inner = namespaceOf(fullName);
     out.name = fullName;
     // Aliases of a named type are names too: relative to the type's own namespace.
-    if (Array.isArray(aliases)) out.aliases = aliases.map((alias) => (typeof alias === 'string' ? qualify(alias, inner) : alias));
+    if (Array.isArray(aliases))
+      out.aliases = aliases.map((alias) => (typeof alias === 'string' ? qualify(alias, inner) : alias));
   } else {
     if (name !== undefined) out.name = name;
     if (aliases !== undefined) out.aliases = aliases;
     if (ownNamespace !== undefined) out.namespace = ownNamespace;
   }
   out.type =
-    typeof type === 'string' && (PRIMITIVES.has(type) || COMPLEX.has(type))
-      ? type
-      : canonicalize(type, namespace);
+    typeof type === 'string' && (PRIMITIVES.has(type) || COMPLEX.has(type)) ? type : canonicalize(type, namespace);
   if (Array.isArray(fields)) out.fields = fields.map((field) => canonicalizeField(field, inner));
   else if (fields !== undefined) out.fields = fields;
   // Arrays and maps are anonymous: their items resolve names in the enclosing namespace.

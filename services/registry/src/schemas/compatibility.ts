@@ -32,6 +32,12 @@ export interface CompatibilityResult {
   messages: string[];
 }
 
+/** The versions a new schema is checked against: none for NONE, all live ones if transitive, else the latest. */
+export function versionsToCheck<T>(level: CompatibilityLevel, existing: readonly T[]): T[] {
+  if (level === 'NONE') return [];
+  return level.endsWith('_TRANSITIVE') ? [...existing] : existing.slice(-1);
+}
+
 /**
  * Decides whether `candidate` may follow `existing` (the subject's live versions, oldest first) under `level`,
  * by Avro schema resolution rather than by comparing text:
@@ -44,19 +50,18 @@ export function checkCompatibility(
   candidate: avro.Type,
   existing: readonly ExistingSchema[],
 ): CompatibilityResult {
-  if (level === 'NONE' || existing.length === 0) return { isCompatible: true, messages: [] };
-  const against = level.endsWith('_TRANSITIVE') ? existing : existing.slice(-1);
+  const against = versionsToCheck(level, existing);
   const backward = level.startsWith('BACKWARD') || level.startsWith('FULL');
   const forward = level.startsWith('FORWARD') || level.startsWith('FULL');
   const messages: string[] = [];
   for (const previous of against) {
     if (backward) {
       const reason = cannotRead(candidate, previous.type);
-      if (reason) messages.push(`${level}: the new schema cannot read data written with version ${previous.version}: ${reason}`);
+      if (reason) messages.push(`the new schema cannot read data written with version ${previous.version}: ${reason}`);
     }
     if (forward) {
       const reason = cannotRead(previous.type, candidate);
-      if (reason) messages.push(`${level}: version ${previous.version} cannot read data written with the new schema: ${reason}`);
+      if (reason) messages.push(`version ${previous.version} cannot read data written with the new schema: ${reason}`);
     }
   }
   return { isCompatible: messages.length === 0, messages };

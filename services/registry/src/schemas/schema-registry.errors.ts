@@ -17,7 +17,8 @@ export class SchemaRegistryError extends Error {
   }
 }
 
-export const subjectNotFound = (subject: string) => new SchemaRegistryError(404, 40401, `Subject '${subject}' not found.`);
+export const subjectNotFound = (subject: string) =>
+  new SchemaRegistryError(404, 40401, `Subject '${subject}' not found.`);
 
 export const versionNotFound = (version: number | string) =>
   new SchemaRegistryError(404, 40402, `Version ${version} not found.`);
@@ -26,14 +27,14 @@ export const schemaNotFound = (id?: number) =>
   new SchemaRegistryError(404, 40403, id === undefined ? 'Schema not found' : `Schema ${id} not found`);
 
 export const subjectSoftDeleted = (subject: string) =>
-  new SchemaRegistryError(404, 40404, `Subject '${subject}' was soft deleted. Set permanent=true to delete permanently`);
-
-export const subjectNotSoftDeleted = (subject: string) =>
   new SchemaRegistryError(
     404,
-    40405,
-    `Subject '${subject}' was not deleted first before being permanently deleted`,
+    40404,
+    `Subject '${subject}' was soft deleted. Set permanent=true to delete permanently`,
   );
+
+export const subjectNotSoftDeleted = (subject: string) =>
+  new SchemaRegistryError(404, 40405, `Subject '${subject}' was not deleted first before being permanently deleted`);
 
 export const versionSoftDeleted = (subject: string, version: number) =>
   new SchemaRegistryError(
@@ -52,8 +53,12 @@ export const versionNotSoftDeleted = (subject: string, version: number) =>
 export const subjectLevelConfigNotFound = (subject: string) =>
   new SchemaRegistryError(404, 40408, `Subject '${subject}' does not have subject-level compatibility configured`);
 
-export const incompatibleSchema = (detail: string) =>
-  new SchemaRegistryError(409, 409, `Schema being registered is incompatible with an earlier schema; ${detail}`);
+export const incompatibleSchema = (subject: string, level: string, reasons: string[]) =>
+  new SchemaRegistryError(
+    409,
+    409,
+    `Schema being registered is incompatible with an earlier schema for subject '${subject}' (compatibility ${level}): ${reasons.join('; ')}`,
+  );
 
 export const invalidSchema = (detail: string) => new SchemaRegistryError(422, 42201, `Invalid schema: ${detail}`);
 

@@ -1,4 +1,5 @@
-import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import { SchemaEntity } from './schema.entity';
 
 /** Version `version` of `subject` is schema `schemaId`. Soft-deleted versions keep their number forever. */
 @Entity({ name: 'subject_versions' })
@@ -11,6 +12,10 @@ export class SubjectVersionEntity {
 
   @Column({ name: 'schema_id', type: 'integer' })
   schemaId!: number;
+
+  @ManyToOne(() => SchemaEntity, { nullable: false })
+  @JoinColumn({ name: 'schema_id' })
+  schema!: SchemaEntity;
 
   @Column({ type: 'boolean', default: false })
   deleted!: boolean;
