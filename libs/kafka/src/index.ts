@@ -11,10 +11,13 @@ export {
   SchemaViolationError,
   UnknownSchemaError,
 } from './errors';
-export { createKafkaClient, type KafkaConnection } from './kafka-client';
+export { createKafkaClient, type KafkaConnection, kafkaConnectionFromEnv } from './kafka-client';
 export { KafkaMetrics } from './metrics/kafka-metrics';
+export { KafkaModule, type KafkaModuleOptions, TopicNames } from './nest/kafka.module';
+export { KAFKA_CLIENT, KAFKA_OPTIONS } from './nest/kafka.tokens';
 export { type KafkaHandlerExtras, KafkaTransport, type KafkaTransportOptions } from './nest/kafka.transport';
-export { KafkaRpcExceptionFilter } from './nest/kafka-rpc-exception.filter';
+export { connectKafkaConsumer, type KafkaConsumerSettings } from './nest/kafka-consumer';
+export { KafkaController, KafkaRpcExceptionFilter } from './nest/kafka-rpc-exception.filter';
 export { FlywheelProducer, type OutgoingMessage, type SendOptions } from './producer/flywheel-producer';
 export { type AvroSchema, AvroSerde, type SchemaResolver } from './serde/avro-serde';
 export { extractTraceContext, headerString, injectTraceHeaders } from './tracing/trace-headers';

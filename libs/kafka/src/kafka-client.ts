@@ -36,3 +36,22 @@ function kafkajsLogCreator(logger: Logger) {
       else child.debug(rest, message);
     };
 }
+
+/** The shared KAFKA_* variables of libs/config's kafkaEnv, as a connection. */
+export function kafkaConnectionFromEnv(
+  env: {
+    KAFKA_BROKERS: string[];
+    KAFKA_CLIENT_ID?: string;
+    KAFKA_SASL_MECHANISM?: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+    KAFKA_SASL_USERNAME?: string;
+    KAFKA_SASL_PASSWORD?: string;
+    KAFKA_SSL: boolean;
+  },
+  defaultClientId: string,
+): KafkaConnection {
+  const sasl =
+    env.KAFKA_SASL_MECHANISM && env.KAFKA_SASL_USERNAME && env.KAFKA_SASL_PASSWORD
+      ? { mechanism: env.KAFKA_SASL_MECHANISM, username: env.KAFKA_SASL_USERNAME, password: env.KAFKA_SASL_PASSWORD }
+      : undefined;
+  return { brokers: env.KAFKA_BROKERS, clientId: env.KAFKA_CLIENT_ID ?? defaultClientId, sasl, ssl: env.KAFKA_SSL };
+}

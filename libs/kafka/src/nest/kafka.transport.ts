@@ -8,7 +8,10 @@ export interface KafkaHandlerExtras {
   batch?: boolean;
 }
 
-export type KafkaTransportOptions = Omit<BatchConsumerOptions, 'routes'>;
+export type KafkaTransportOptions = Omit<BatchConsumerOptions, 'routes'> & {
+  /** Prepended to every `@EventPattern` topic (TOPIC_PREFIX). */
+  topicPrefix?: string;
+};
 
 /**
  * A @nestjs/microservices custom transport over libs/kafka's BatchConsumer: every `@EventPattern(topic)`
@@ -33,14 +36,15 @@ export class KafkaTransport extends Server implements CustomTransportStrategy {
           return value as BatchOutcome | undefined;
         };
         return {
-          topic: pattern,
+          topic: `${this.options.topicPrefix ?? ''}${pattern}`,
           mode: batch ? 'batch' : 'message',
           handler: batch
             ? (messages) => invoke(messages)
             : (messages: DecodedMessage<unknown>[]) => invoke(messages[0]),
         };
       });
-      this.consumer = new BatchConsumer({ ...this.options, routes });
+      const { topicPrefix: _prefix, ...consumerOptions } = this.options;
+      this.consumer = new BatchConsumer({ ...consumerOptions, routes });
       await this.consumer.start();
       callback();
     } catch (error) {
