@@ -4,7 +4,10 @@ import { defineConfig } from 'vitest/config';
 
 const lib = (name: string) => resolve(import.meta.dirname, `libs/${name}/src`);
 const alias = Object.fromEntries(
-  ['config', 'contracts', 'kafka', 'observability', 'ml', 'testing', 'database'].map((n) => [`@flywheel/${n}`, lib(n)]),
+  ['config', 'contracts', 'kafka', 'observability', 'ml', 'testing', 'database', 'features'].map((n) => [
+    `@flywheel/${n}`,
+    lib(n),
+  ]),
 );
 
 // SWC (not esbuild) so Nest's decorator metadata is emitted in tests exactly as in the build.
