@@ -1,5 +1,10 @@
 export { BatchConsumer, type BatchConsumerOptions, type TopicRoute } from './consumer/batch-consumer';
 export type { BatchHandler, BatchOutcome, DecodedMessage, RejectedMessage } from './consumer/decoded-message';
+export {
+  PatternSubscription,
+  type PatternSubscriptionOptions,
+  type RestartableConsumer,
+} from './consumer/pattern-subscription';
 export { backoffMs, defaultRetryPolicy, type RetryPolicy } from './consumer/retry-policy';
 export { DeadLetterPublisher, type FailedMessage } from './dead-letter/dead-letter';
 export {

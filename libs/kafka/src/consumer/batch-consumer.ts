@@ -81,6 +81,11 @@ export class BatchConsumer {
     return this.options.groupId;
   }
 
+  /** Partitions assigned to this member at its last group join (0 = idle: more members than partitions). */
+  get assignedPartitionCount(): number {
+    return this.assignedPartitions;
+  }
+
   /** Ready while the member runs and has not crashed; an idle member (no partitions) is still ready. */
   health(): { ok: boolean; detail?: string } {
     if (this.crashed) return { ok: false, detail: `consumer crashed: ${this.crashed.message}` };
