@@ -6,6 +6,7 @@ import type { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
 import { AppModule } from '../src/app.module';
 import { loadRegistryConfig } from '../src/config';
+import { modelsBeforeListen } from '../src/models/models-bootstrap';
 
 /** Local Postgres with trust auth, used when the caller names no server. */
 const LOCAL_SERVER_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -23,6 +24,8 @@ export interface RegistryTestAppOptions {
   serverUrl?: string;
   /** Share another instance's database, as a second registry process would. */
   databaseUrl?: string;
+  /** More registry env (REGISTRY_ADMIN_TOKEN, …). Kafka stays off unless REGISTRY_KAFKA_ENABLED is given. */
+  env?: Record<string, string>;
 }
 
 /**
@@ -45,8 +48,11 @@ export async function startRegistryTestApp(options: RegistryTestAppOptions = {})
         HTTP_HOST: '127.0.0.1',
         DATABASE_URL: databaseUrl,
         LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+        REGISTRY_KAFKA_ENABLED: 'false',
+        ...options.env,
       }),
     module: (context) => AppModule.register(context),
+    beforeListen: (app, context) => modelsBeforeListen(app, context),
   });
   const { port } = app.getHttpServer().address() as AddressInfo;
   return {

@@ -26,4 +26,5 @@ export interface BatchOutcome {
   rejected?: RejectedMessage[];
 }
 
+// biome-ignore lint/suspicious/noConfusingVoidType: lets `async () => {}` handlers (Promise<void>) be routes.
 export type BatchHandler<T> = (messages: DecodedMessage<T>[]) => Promise<BatchOutcome | undefined | void>;
