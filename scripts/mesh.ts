@@ -27,11 +27,14 @@ interface ServicePlan {
   port: number;
   instances?: number;
   env?: Record<string, string>;
+  /** Shared variables this service must not get. */
+  omit?: string[];
 }
 
 /** Fixed ports so a person can bookmark them; the order is dependency order (registry first). */
 const PLAN: ServicePlan[] = [
-  { name: 'registry', port: 8081 },
+  // The registry is the schema registry: pointing it at itself would make it wait for its own port.
+  { name: 'registry', port: 8081, omit: ['SCHEMA_REGISTRY_URL'] },
   { name: 'collector', port: 8080 },
   { name: 'enrichment-api', port: 8082 },
   { name: 'feature-materializer', port: 8083 },
@@ -87,8 +90,10 @@ async function main() {
       if (!existsSync(resolve(REPO_ROOT, 'dist/services', plan.name, 'src/main.js'))) continue;
       for (let i = 0; i < (plan.instances ?? 1); i++) {
         const port = plan.port + i * 100;
+        const env: Record<string, string> = { ...common, ...plan.env };
+        for (const name of plan.omit ?? []) delete env[name];
         const service = await startServiceProcess(plan.name, {
-          env: { ...common, ...plan.env, HTTP_PORT: String(port), INSTANCE_ID: `${plan.name}-${i + 1}` },
+          env: { ...env, HTTP_PORT: String(port), INSTANCE_ID: `${plan.name}-${i + 1}` },
         });
         started.push(service);
         console.log(`${plan.name.padEnd(21)} ${service.url}  (logs: ${service.logFile})`);

@@ -32,7 +32,13 @@ export default async function setup(project: TestProject) {
   const databaseUrl = await recreateDatabase(postgres.serverUrl, testDatabase);
 
   const registry = await startServiceProcess('registry', {
-    env: { DATABASE_URL: databaseUrl, KAFKA_BROKERS: kafka.bootstrapServers, LOG_LEVEL: 'warn' },
+    // Schema registry only: the shared harness registry has no topics of its own to consume or write.
+    env: {
+      DATABASE_URL: databaseUrl,
+      KAFKA_BROKERS: kafka.bootstrapServers,
+      LOG_LEVEL: 'warn',
+      REGISTRY_KAFKA_ENABLED: 'false',
+    },
   });
 
   project.provide('kafkaBrokers', kafka.bootstrapServers);

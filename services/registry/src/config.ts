@@ -27,7 +27,8 @@ const RegistryEnv = z.object({
    * Off by default so the registry still starts as a plain schema registry without Kafka topics (the test harness
    * does); writes always go to the outbox, so turning it on later sends what queued meanwhile.
    */
-  REGISTRY_KAFKA_ENABLED: envBool(false),
+  // Off only for a schema-registry-only deployment (the test harness runs it that way, before topics exist).
+  REGISTRY_KAFKA_ENABLED: envBool(true),
   REGISTRY_CONSUMER_GROUP: z.string().min(1).optional(),
   /** Bearer token for model-registry writes. Unset: every write is refused (403). */
   REGISTRY_ADMIN_TOKEN: z.string().min(16).optional(),
