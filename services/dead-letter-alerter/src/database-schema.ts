@@ -1,0 +1,2 @@
+/** The Postgres schema the dead-letter-alerter owns; no other service reads it. */
+export const DATABASE_SCHEMA = 'alerter';
