@@ -6,6 +6,7 @@ import { KafkaMetrics } from '../metrics/kafka-metrics';
 import type { AvroSerde } from '../serde/avro-serde';
 import { injectTraceHeaders } from '../tracing/trace-headers';
 import { PartitionAssigner } from './partition-assigner';
+import { SendCoalescer } from './send-coalescer';
 
 export interface OutgoingMessage<T> {
   key: string | Buffer | null;
@@ -26,6 +27,13 @@ export interface SendOptions {
 
 const tracer = trace.getTracer('flywheel-kafka');
 const MAX_RESEND_ROUNDS = 10;
+/** Merged sends stay well under the broker's default 1 MiB message.max.bytes even on one partition. */
+const MAX_MERGED_SEND_BYTES = 512 * 1024;
+
+function messageBytes(message: Message): number {
+  const size = (v: unknown) => (v == null ? 0 : Buffer.isBuffer(v) ? v.length : Buffer.byteLength(String(v)));
+  return size(message.key) + size(message.value) + 64;
+}
 
 /**
  * The only way services write to Kafka: idempotent, acks=all, Avro-encoded through the registry, with
@@ -35,6 +43,11 @@ const MAX_RESEND_ROUNDS = 10;
 export class FlywheelProducer {
   private readonly producer: Producer;
   private readonly assigner: PartitionAssigner;
+  private readonly coalescer = new SendCoalescer<Message, RecordMetadata[]>(
+    (topic, messages) => this.sendEveryPartition(topic, messages),
+    MAX_MERGED_SEND_BYTES,
+    messageBytes,
+  );
   private readonly metrics?: KafkaMetrics;
   private connected = false;
 
@@ -94,13 +107,18 @@ export class FlywheelProducer {
     return this.sendRaw(topic, encoded, options);
   }
 
-  /** Sends bytes as they are (DLQ envelopes of undecodable input, replays). Still acks=all. */
+  /**
+   * Sends bytes as they are (DLQ envelopes of undecodable input, replays). Still acks=all. The result lists
+   * the acknowledged partitions of the request that carried these messages, which may include other
+   * callers' messages.
+   */
   async sendRaw(topic: string, messages: Message[], options: SendOptions = {}): Promise<RecordMetadata[]> {
     if (messages.length === 0) return [];
     return tracer.startActiveSpan(`${topic} publish`, { kind: SpanKind.PRODUCER }, async (span) => {
       const stopTimer = this.metrics?.produceLatency.startTimer({ topic });
       try {
-        const sending = this.sendEveryPartition(topic, messages);
+        // Concurrent callers of one topic share a request (group commit); see SendCoalescer.
+        const sending = this.coalescer.submit(topic, messages);
         const result = options.timeoutMs ? await withDeadline(sending, options.timeoutMs, topic) : await sending;
         this.metrics?.produced.inc({ topic }, messages.length);
         return result;
