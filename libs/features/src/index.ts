@@ -1,0 +1,45 @@
+export {
+  categoricalFields,
+  type EntityState,
+  emptyEntityState,
+  entityFeaturesAt,
+  hasEvent,
+  insertEvent,
+  isLate,
+  numericFields,
+  upperBound,
+} from './entity-state';
+export {
+  applyEvent,
+  type EventOutcome,
+  encode,
+  invalidReason,
+  onlineFeatures,
+  passThroughFeatures,
+  replayEntity,
+} from './feature-engine';
+export {
+  canonicalJson,
+  type DistinctAggregateDef,
+  defineFeatureSet,
+  type Encoding,
+  type EntityFeatureDef,
+  type FeatureSet,
+  type FeatureSetDefinition,
+  featureSetVersion,
+  type NumericAggregateDef,
+  type NumericOp,
+  type PassThroughDef,
+  paymentsFraud,
+  paymentsFraudDefinition,
+  type WindowDef,
+  type WindowedAggregateDef,
+  withAllowedLateness,
+} from './feature-set';
+export {
+  type LabelInput,
+  pointInTimeTrainingSet,
+  type SqlQueryable,
+  type TrainingRow,
+  type TrainingSetOptions,
+} from './training-set';

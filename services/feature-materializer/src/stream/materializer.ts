@@ -1,0 +1,443 @@
+import {
+  type EnrichedEvent,
+  type FeatureVector,
+  failureKinds,
+  type Label,
+  topics,
+  withPrefix,
+} from '@flywheel/contracts';
+import { applyEvent, type EntityState, emptyEntityState, type FeatureSet, onlineFeatures } from '@flywheel/features';
+import {
+  type AvroSerde,
+  DeadLetterPublisher,
+  type FailedMessage,
+  type FlywheelProducer,
+  failureKindOf,
+  isRetriable,
+  KafkaMetrics,
+} from '@flywheel/kafka';
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { PoolClient } from 'pg';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { FeatureStore } from '../store/feature-store';
+import { MaterializerMetrics } from './materializer-metrics';
+
+export interface MaterializerOptions {
+  kafka: Kafka;
+  serde: AvroSerde;
+  producer: FlywheelProducer;
+  store: FeatureStore;
+  featureSet: FeatureSet;
+  namespace: string;
+  groupId: string;
+  stage: string;
+  topicPrefix: string;
+  /** Produce vectors to features.vectors.v1 (live) or only write state + offline log (rebuild). */
+  emitVectors: boolean;
+  consumeLabels: boolean;
+  partitionsConcurrently: number;
+  maxWaitTimeInMs: number;
+  maxBytesPerPartition: number;
+  sessionTimeoutMs: number;
+  metrics: Registry;
+  logger: Logger;
+}
+
+/** Entity state cached in memory per input partition, valid while the stored offset is the one we wrote. */
+interface PartitionCache {
+  next: number | null;
+  entities: Map<string, EntityState>;
+}
+
+class SkipBatch extends Error {}
+
+const VECTORS_PER_SEND = 250;
+
+/**
+ * Exactly-once state from events.enriched.v1 (Kafka's recipe for external state):
+ *
+ * - autoCommit off; Postgres `consumer_offsets` (per namespace, topic, partition) is the position of
+ *   record, written in the SAME transaction as the entity state, online row and offline log rows.
+ * - Each batch opens a transaction and locks its partition's offset row. Messages below the stored
+ *   offset are skipped (already applied: a redelivery, a restart from an older Kafka position, or the
+ *   previous owner of a partition after a rebalance finishing its batch first). A batch starting after
+ *   the stored offset is never applied: the member seeks back to the stored offset instead.
+ * - Vectors and dead letters are produced and acknowledged BEFORE COMMIT: a crash between the produce
+ *   and the commit re-emits them (at-least-once output, deduped downstream by event_id) but the state
+ *   is applied once (the transaction rolled back).
+ * - Kafka's committed offset is written after COMMIT only as a hint so a new owner starts near the right
+ *   place; when it is behind, the batch filter skips, when it is missing, fromBeginning + seek.
+ */
+export class Materializer {
+  private readonly consumer: Consumer;
+  private readonly admin: Admin;
+  private readonly caches = new Map<string, PartitionCache>();
+  private readonly deadLetters: DeadLetterPublisher;
+  private readonly metrics: MaterializerMetrics;
+  private readonly kafkaMetrics: KafkaMetrics;
+  private readonly enrichedTopic: string;
+  private readonly labelsTopic: string;
+  private readonly vectorsTopic: string;
+  private running = false;
+  private crashed: Error | undefined;
+  private assigned: Record<string, number[]> = {};
+
+  constructor(private readonly options: MaterializerOptions) {
+    this.enrichedTopic = withPrefix(options.topicPrefix, topics.eventsEnriched);
+    this.labelsTopic = withPrefix(options.topicPrefix, topics.labels);
+    this.vectorsTopic = withPrefix(options.topicPrefix, topics.featureVectors);
+    this.deadLetters = new DeadLetterPublisher(options.producer, options.stage);
+    this.metrics = new MaterializerMetrics(options.metrics, () => options.store.entityCount(options.namespace));
+    this.kafkaMetrics = KafkaMetrics.for(options.metrics);
+    this.admin = options.kafka.admin();
+    this.consumer = options.kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: options.sessionTimeoutMs,
+      heartbeatInterval: 3_000,
+      maxWaitTimeInMs: options.maxWaitTimeInMs,
+      maxBytesPerPartition: options.maxBytesPerPartition,
+      allowAutoTopicCreation: false,
+      retry: { retries: 8, restartOnFailure: async () => true },
+    });
+    const { events } = this.consumer;
+    this.consumer.on(events.GROUP_JOIN, ({ payload }) => {
+      this.crashed = undefined;
+      this.assigned = payload.memberAssignment as Record<string, number[]>;
+      // Drop cached state of partitions we no longer own (the offset check would catch it anyway).
+      for (const key of this.caches.keys()) {
+        const [topic, partition] = splitKey(key);
+        if (!this.assigned[topic]?.includes(partition)) this.caches.delete(key);
+      }
+      options.logger.info({ group: options.groupId, assignment: this.assigned }, 'joined consumer group');
+    });
+    this.consumer.on(events.CRASH, ({ payload }) => {
+      this.crashed = payload.error;
+      options.logger.error({ error: payload.error, restart: payload.restart }, 'consumer crashed');
+    });
+  }
+
+  get topics(): string[] {
+    return this.options.consumeLabels ? [this.enrichedTopic, this.labelsTopic] : [this.enrichedTopic];
+  }
+
+  health(): { ok: boolean; detail?: string } {
+    if (this.crashed) return { ok: false, detail: `consumer crashed: ${this.crashed.message}` };
+    if (!this.running) return { ok: false, detail: 'consumer not running' };
+    return { ok: true };
+  }
+
+  async start(): Promise<void> {
+    await this.admin.connect();
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: this.topics, fromBeginning: true });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.partitionsConcurrently,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+    this.running = true;
+    this.kafkaMetrics.consumerUp.set({ group: this.options.groupId }, 1);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.consumer.disconnect();
+    await this.admin.disconnect();
+    this.kafkaMetrics.consumerUp.set({ group: this.options.groupId }, 0);
+  }
+
+  /** Rebuild: true once every partition's stored offset reached the given end offsets. */
+  async caughtUp(endOffsets: Map<number, number>): Promise<boolean> {
+    const stored = await this.options.store.offsets(this.options.namespace, this.enrichedTopic);
+    for (const [partition, end] of endOffsets) {
+      if (end === 0) continue;
+      if ((stored.get(partition) ?? -1) < end) return false;
+    }
+    return true;
+  }
+
+  private async onBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    if (batch.messages.length === 0 || !payload.isRunning() || payload.isStale()) return;
+    const labels = { topic: batch.topic, group: this.options.groupId };
+    this.kafkaMetrics.consumed.inc(labels, batch.messages.length);
+    const stopTimer = this.kafkaMetrics.batchDuration.startTimer(labels);
+    const last = Number(batch.messages[batch.messages.length - 1].offset);
+    try {
+      if (batch.topic === this.enrichedTopic) {
+        const decoded = await this.decodeEvents(batch.messages);
+        // DDL outside any transaction: creating a partition waits for open inserts into the parent, so
+        // doing it inside ours could deadlock with a concurrently processed partition.
+        await this.options.store.ensureOfflinePartitions(
+          [...decoded.values()].flatMap((d) => (d instanceof Error ? [] : [d.event_time])),
+        );
+        await this.inTransaction(payload, (tx, messages) => this.applyEvents(tx, batch.partition, messages, decoded));
+      } else {
+        await this.inTransaction(payload, (tx, messages) => this.applyLabels(tx, batch.partition, messages));
+      }
+    } catch (error) {
+      if (error instanceof SkipBatch) return;
+      throw error;
+    }
+    payload.resolveOffset(String(last));
+    // A hint for the next owner; Postgres stays the source of truth, so a failure here is harmless.
+    this.consumer
+      .commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(last + 1) }])
+      .catch(() => undefined);
+    await payload.heartbeat().catch(() => undefined);
+    stopTimer();
+    this.kafkaMetrics.batchSize.observe(labels, batch.messages.length);
+    this.kafkaMetrics.lag.set(
+      { ...labels, partition: String(batch.partition) },
+      Math.max(0, Number(batch.highWatermark) - (last + 1)),
+    );
+  }
+
+  /**
+   * BEGIN → lock the partition's offset → apply the messages not yet applied → save the offset →
+   * produce (inside `work`) → COMMIT. Throws SkipBatch when the batch must not be applied (seeked).
+   */
+  private async inTransaction(
+    payload: EachBatchPayload,
+    work: (tx: PoolClient, messages: KafkaMessage[]) => Promise<void>,
+  ): Promise<void> {
+    const { batch } = payload;
+    const key = `${batch.topic}\u0000${batch.partition}`;
+    const { store, namespace, groupId } = this.options;
+    const tx = await store.pool.connect();
+    const stopTimer = this.metrics.commitDuration.startTimer();
+    let open = false;
+    try {
+      await tx.query('BEGIN');
+      open = true;
+      const stored = await store.lockOffset(tx, namespace, batch.topic, batch.partition, groupId);
+      const first = Number(batch.messages[0].offset);
+      const last = Number(batch.messages[batch.messages.length - 1].offset);
+      if (stored !== null && first > stored && !(await this.retentionGap(batch.topic, batch.partition, stored))) {
+        // Kafka's position ran ahead of what Postgres holds: go back, never skip an event.
+        this.options.logger.info({ topic: batch.topic, partition: batch.partition, stored, first }, 'seek to stored');
+        this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: String(stored) });
+        throw new SkipBatch();
+      }
+      const messages = stored === null ? batch.messages : batch.messages.filter((m) => Number(m.offset) >= stored);
+      if (messages.length < batch.messages.length) {
+        this.metrics.rebalanceSkips.inc({ reason: 'already-applied' }, batch.messages.length - messages.length);
+      }
+      if (messages.length === 0) {
+        await tx.query('ROLLBACK');
+        open = false;
+        if (stored !== null && stored > last + 1) {
+          this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: String(stored) });
+          throw new SkipBatch();
+        }
+        return;
+      }
+      const cache = this.caches.get(key);
+      if (cache && cache.next !== stored) cache.entities.clear();
+      await work(tx, messages);
+      await store.saveOffset(tx, namespace, batch.topic, batch.partition, last + 1, groupId);
+      await tx.query('COMMIT');
+      open = false;
+      const after = this.caches.get(key);
+      if (after) after.next = last + 1;
+    } catch (error) {
+      // The in-memory state may hold changes the rollback undid: forget it, reload from Postgres.
+      this.caches.delete(key);
+      if (open) await tx.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      tx.release();
+      stopTimer();
+    }
+  }
+
+  /** A gap that retention made (the stored offset was deleted from the log) is the only gap accepted. */
+  private async retentionGap(topic: string, partition: number, stored: number): Promise<boolean> {
+    const offsets = await this.admin.fetchTopicOffsets(topic);
+    const low = Number(offsets.find((o) => o.partition === partition)?.low ?? 0);
+    if (low > stored) {
+      this.options.logger.warn(
+        { topic, partition, stored, low },
+        'offsets between the stored position and the log start were deleted by retention',
+      );
+      return true;
+    }
+    return false;
+  }
+
+  private cacheFor(partition: number): PartitionCache {
+    const key = `${this.enrichedTopic}\u0000${partition}`;
+    let cache = this.caches.get(key);
+    if (!cache) {
+      cache = { next: null, entities: new Map() };
+      this.caches.set(key, cache);
+    }
+    return cache;
+  }
+
+  /** Decodes a batch up front; a poison message maps to its (non-retriable) error. */
+  private async decodeEvents(messages: KafkaMessage[]): Promise<Map<string, EnrichedEvent | Error>> {
+    const out = new Map<string, EnrichedEvent | Error>();
+    for (const message of messages) {
+      try {
+        out.set(message.offset, await this.options.serde.decode<EnrichedEvent>(this.enrichedTopic, message.value));
+      } catch (error) {
+        if (isRetriable(error)) throw error;
+        out.set(message.offset, error as Error);
+      }
+    }
+    return out;
+  }
+
+  private async applyEvents(
+    tx: PoolClient,
+    partition: number,
+    messages: KafkaMessage[],
+    decodedByOffset: Map<string, EnrichedEvent | Error>,
+  ): Promise<void> {
+    const { featureSet, namespace, store } = this.options;
+    const failures: FailedMessage[] = [];
+    const decoded: { message: KafkaMessage; event: EnrichedEvent }[] = [];
+    for (const message of messages) {
+      const value = decodedByOffset.get(message.offset);
+      if (value instanceof Error || value === undefined) {
+        const error = value ?? new Error('message not decoded');
+        failures.push(this.failure(this.enrichedTopic, partition, message, error, failureKindOf(error)));
+      } else decoded.push({ message, event: value });
+    }
+    const cache = this.cacheFor(partition);
+    const missing = [...new Set(decoded.map((d) => d.event.account_id).filter((e) => e && !cache.entities.has(e)))];
+    if (missing.length > 0) {
+      const loaded = await store.loadStates(tx, namespace, missing);
+      for (const entity of missing)
+        cache.entities.set(entity, loaded.get(entity) ?? emptyEntityState(featureSet, entity));
+    }
+    const vectors: FeatureVector[] = [];
+    const touched = new Map<string, EntityState>();
+    for (const { message, event } of decoded) {
+      const entity = event.account_id;
+      const state = entity ? cache.entities.get(entity) : undefined;
+      const outcome = applyEvent(featureSet, state ?? emptyEntityState(featureSet, ''), event, message.key?.toString());
+      this.metrics.events.inc({ outcome: outcome.kind });
+      if (outcome.kind === 'vector') {
+        vectors.push(outcome.vector);
+        if (state) touched.set(entity, state);
+      } else if (outcome.kind === 'late') {
+        this.metrics.lateEvents.inc();
+        failures.push(
+          this.failure(
+            this.enrichedTopic,
+            partition,
+            message,
+            new Error(outcome.reason),
+            failureKinds.lateEvent,
+            event.event_id,
+          ),
+        );
+      } else if (outcome.kind === 'invalid') {
+        failures.push(
+          this.failure(
+            this.enrichedTopic,
+            partition,
+            message,
+            new Error(outcome.reason),
+            failureKinds.schemaViolation,
+            event.event_id,
+          ),
+        );
+      }
+    }
+    const states = [...touched.values()];
+    await store.saveStates(tx, namespace, partition, states);
+    await store.saveOnline(
+      tx,
+      namespace,
+      featureSet,
+      states.map((st) => ({
+        entity: st.entity,
+        asOf: st.maxEventTime ?? 0,
+        features: onlineFeatures(featureSet, st) ?? {},
+      })),
+    );
+    await store.appendOffline(tx, namespace, vectors);
+    // Produced and acknowledged before COMMIT: a crash from here on re-emits, never re-counts.
+    if (this.options.emitVectors && vectors.length > 0) {
+      // Vectors of one input partition share one output partition (same key): chunk so a produce request's
+      // record batch stays well under the broker's message.max.bytes (a vector is ~1.5 KB).
+      for (let i = 0; i < vectors.length; i += VECTORS_PER_SEND) {
+        await this.options.producer.send(
+          this.vectorsTopic,
+          vectors.slice(i, i + VECTORS_PER_SEND).map((v) => ({ key: v.entity, value: v })),
+        );
+      }
+      this.metrics.vectorsEmitted.inc(vectors.length);
+    }
+    await this.publishFailures(this.enrichedTopic, failures);
+  }
+
+  private async applyLabels(tx: PoolClient, partition: number, messages: KafkaMessage[]): Promise<void> {
+    const failures: FailedMessage[] = [];
+    const labels: Label[] = [];
+    for (const message of messages) {
+      try {
+        const label = await this.options.serde.decode<Label>(this.labelsTopic, message.value);
+        if (!label.event_id || !label.account_id || !Number.isFinite(label.label_time)) {
+          failures.push(
+            this.failure(
+              this.labelsTopic,
+              partition,
+              message,
+              new Error('label without event_id, account_id or label_time'),
+              failureKinds.schemaViolation,
+            ),
+          );
+        } else labels.push(label);
+      } catch (error) {
+        if (isRetriable(error)) throw error;
+        failures.push(this.failure(this.labelsTopic, partition, message, error, failureKindOf(error)));
+      }
+    }
+    await this.options.store.upsertLabels(tx, labels);
+    this.metrics.labels.inc(labels.length);
+    await this.publishFailures(this.labelsTopic, failures);
+  }
+
+  private failure(
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+    error: unknown,
+    kind: string,
+    eventId?: string,
+  ): FailedMessage {
+    return {
+      topic,
+      partition,
+      message,
+      error,
+      kind,
+      attempts: 1,
+      firstFailureTime: Date.now(),
+      eventId: eventId ?? null,
+    };
+  }
+
+  private async publishFailures(topic: string, failures: FailedMessage[]): Promise<void> {
+    if (failures.length === 0) return;
+    await this.deadLetters.publish(failures);
+    for (const f of failures) {
+      this.kafkaMetrics.deadLettered.inc({ topic, group: this.options.groupId, kind: f.kind });
+      this.options.logger.warn(
+        { topic, offset: f.message.offset, event_id: f.eventId ?? undefined, failure_kind: f.kind, error: f.error },
+        'message dead-lettered',
+      );
+    }
+  }
+}
+
+function splitKey(key: string): [string, number] {
+  const at = key.lastIndexOf('\u0000');
+  return [key.slice(0, at), Number(key.slice(at + 1))];
+}
