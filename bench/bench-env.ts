@@ -14,7 +14,12 @@ export async function startBenchEnvironment() {
   const postgres = await ensurePostgres();
   const db = await databaseUrl(postgres.serverUrl, 'flywheel_bench');
   const registry = await startServiceProcess('registry', {
-    env: { DATABASE_URL: db, KAFKA_BROKERS: kafka.bootstrapServers, LOG_LEVEL: 'warn', REGISTRY_KAFKA_ENABLED: 'false' },
+    env: {
+      DATABASE_URL: db,
+      KAFKA_BROKERS: kafka.bootstrapServers,
+      LOG_LEVEL: 'warn',
+      REGISTRY_KAFKA_ENABLED: 'false',
+    },
   });
   return {
     brokers: kafka.bootstrapServers.split(','),
