@@ -1,0 +1,36 @@
+export { type BackendInfo, type BackendPreference, currentBackend, initBackend } from './backend';
+export {
+  ArtifactFormatError,
+  ArtifactIntegrityError,
+  BUNDLE_FORMAT,
+  BUNDLE_FORMAT_VERSION,
+  type BundleMetadata,
+  type LoadedBundle,
+  loadBundle,
+  type SerializedBundle,
+  serializeBundle,
+  sha256Hex,
+} from './bundle';
+export {
+  type FeatureSpec,
+  FeatureVectorError,
+  fitFeatureSpec,
+  invalidFeatures,
+  toTensor,
+  validateFeatureSpec,
+  vectorize,
+  vectorizeBatch,
+  vectorizeInto,
+} from './features';
+export { logLoss, rocAuc } from './metrics';
+export {
+  buildFraudModel,
+  FRAUD_MODEL_UNITS,
+  mulberry32,
+  type TrainedModel,
+  type TrainingData,
+  type TrainOptions,
+  trainFraudModel,
+} from './model';
+export { decide, Scorer, type Thresholds } from './scorer';
+export { SYNTHETIC_FEATURES, type SyntheticRow, syntheticFraudData } from './synthetic';
