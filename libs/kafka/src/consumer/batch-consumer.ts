@@ -97,7 +97,9 @@ export class BatchConsumer {
     await this.consumer.connect();
     await this.consumer.subscribe({
       topics: [...this.routes.keys()],
-      fromBeginning: this.options.fromBeginning ?? false,
+      // A new group starts at the earliest offset: a service deployed after its producers must not skip
+      // what they already wrote. A group with committed offsets resumes from them either way.
+      fromBeginning: this.options.fromBeginning ?? true,
     });
     await this.consumer.run({
       eachBatchAutoResolve: false,
