@@ -2,7 +2,7 @@
  * libs/kafka producer → broker → consumer throughput for ~1 KiB Avro events, next to plain kafkajs moving
  * the same number of 1 KiB byte payloads with no serde, in the same run against the same broker.
  *
- *   npm run bench:kafka            (MESSAGES=100000 BATCH=500 ROUNDS=3 to change the defaults)
+ *   npm run bench:kafka            (MESSAGES=100000 BATCH=500 ROUNDS=5 to change the defaults)
  *
  * Each side runs producer and consumer concurrently and is timed from the first send to the last message
  * consumed. Rounds alternate (plain, flywheel, plain, flywheel ...) so machine noise hits both alike.
@@ -15,7 +15,7 @@ import { formatRate, startBenchEnvironment } from './bench-env';
 
 const MESSAGES = Number(process.env.MESSAGES ?? 100_000);
 const BATCH = Number(process.env.BATCH ?? 500);
-const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const PARTITIONS = 6;
 
 const BenchEvent = {
@@ -35,8 +35,8 @@ const BenchEvent = {
 
 function makeEvent(i: number) {
   const attributes: Record<string, string> = {};
-  // 12 attributes of ~64 chars bring the Avro body to ~1 KiB, like a wide transaction event.
-  for (let a = 0; a < 12; a++) attributes[`attr_${a}`] = `${i}-${a}-`.padEnd(64, 'x');
+  // 12 attributes of 70 chars bring the Avro body to ~1 KiB, like a wide transaction event.
+  for (let a = 0; a < 12; a++) attributes[`attr_${a}`] = `${i}-${a}-`.padEnd(70, 'x');
   return {
     event_id: randomUUID(),
     account_id: `acct-${i % 1000}`,

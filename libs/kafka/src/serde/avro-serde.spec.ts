@@ -89,3 +89,15 @@ describe('AvroSerde', () => {
     await expect(down.register('tx')).rejects.toBeInstanceOf(RetriableError);
   });
 });
+
+describe('AvroSerde encoding of large values', () => {
+  it('grows its scratch buffer for a value larger than it and still round-trips', async () => {
+    const Big = { type: 'record', name: 'Big', namespace: 'io.flywheel.test', fields: [{ name: 'blob', type: 'string' }] };
+    const serde = new AvroSerde(fakeRegistry({}), () => Big);
+    await serde.register('big');
+    const blob = 'x'.repeat(300_000);
+    const bytes = serde.encode('big', { blob });
+    expect(await serde.decode('big', bytes)).toEqual({ blob });
+    expect(await serde.decode('big', serde.encode('big', { blob: 'small' }))).toEqual({ blob: 'small' });
+  });
+});

@@ -28,6 +28,7 @@ export class AvroSerde {
   private readonly pendingRegistrations = new Map<string, Promise<WriterEntry>>();
   private readonly readers = new Map<string, avro.Type>();
   private readonly resolvers = new Map<string, { type: avro.Type; resolver?: avro.Resolver }>();
+  private scratch = Buffer.allocUnsafe(64 * 1024);
 
   constructor(
     readonly registry: SchemaRegistry,
@@ -80,9 +81,9 @@ export class AvroSerde {
   encode(topic: string, value: unknown): Buffer {
     const writer = this.writers.get(topic);
     if (!writer) throw new Error(`schema for topic ${topic} is not registered yet; call register() first`);
-    let body: Buffer;
+    let end: number;
     try {
-      body = writer.type.toBuffer(value);
+      end = this.encodeIntoScratch(writer.type, value);
     } catch (error) {
       const fields = invalidPaths(writer.type, value);
       throw new SchemaViolationError(
@@ -91,11 +92,21 @@ export class AvroSerde {
         { cause: error },
       );
     }
-    const out = Buffer.allocUnsafe(HEADER_BYTES + body.length);
+    // One allocation and one copy per message: header and body are written next to each other in scratch.
+    const out = Buffer.allocUnsafe(end);
+    this.scratch.copy(out, 0, 0, end);
     out.writeUInt8(MAGIC_BYTE, 0);
     out.writeInt32BE(writer.id, 1);
-    body.copy(out, HEADER_BYTES);
     return out;
+  }
+
+  /** Writes the Avro body at offset 5 of the scratch buffer (grown when a value does not fit); returns its end. */
+  private encodeIntoScratch(type: avro.Type, value: unknown): number {
+    for (;;) {
+      const end = type.encode(value, this.scratch, HEADER_BYTES);
+      if (end >= 0) return end;
+      this.scratch = Buffer.allocUnsafe(Math.max(this.scratch.length * 2, this.scratch.length - end));
+    }
   }
 
   async encodeAsync(topic: string, value: unknown): Promise<Buffer> {
@@ -139,7 +150,8 @@ export class AvroSerde {
     } else {
       const writer = await this.fetchSchema(schemaId);
       try {
-        entry = { type: reader, resolver: reader.createResolver(writer) };
+        // Same schema as the contract (the common case for a consumer): decode directly, no resolver.
+        entry = reader.equals(writer) ? { type: reader } : { type: reader, resolver: reader.createResolver(writer) };
       } catch (error) {
         throw new SchemaViolationError(
           `writer schema ${schemaId} cannot be read as ${reader.name}: ${messageOf(error)}`,
