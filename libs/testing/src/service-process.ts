@@ -38,7 +38,9 @@ export async function startServiceProcess(name: string, options: StartServiceOpt
   mkdirSync(logDir, { recursive: true });
   const logFile = resolve(logDir, `${name}-${port}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(process.execPath, ['--enable-source-maps', entry], {
+  // FLYWHEEL_NODE_ARGS passes extra flags to every service process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = (process.env.FLYWHEEL_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, ['--enable-source-maps', ...nodeArgs, entry], {
     env: { ...process.env, ...options.env, HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
