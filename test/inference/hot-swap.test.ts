@@ -12,7 +12,7 @@ import {
   type Prediction,
   produceVectors,
   serviceEnv,
-  startFakeModelSource,
+  startRegistryModelSource,
   trainBundle,
 } from './inference-harness';
 
@@ -25,8 +25,8 @@ describe('stream-inference: hot swap under load', () => {
 
   beforeAll(async () => {
     mesh = await meshClient(env.kafkaBrokers, env.schemaRegistryUrl, prefix);
-    // One line to change once the registry's model API lands: a real-registry ModelSource instead of the fake.
-    source = await startFakeModelSource(mesh, prefix);
+    // The real registry: versions registered and promoted over its HTTP API, events through its outbox.
+    source = await startRegistryModelSource(env, mesh, prefix);
   });
 
   afterAll(async () => {

@@ -1,7 +1,8 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  type Baseline,
   ensureTopics,
   type FeatureVector,
   type ModelLifecycle,
@@ -13,22 +14,44 @@ import {
 import { AvroSerde, createKafkaClient, FlywheelProducer } from '@flywheel/kafka';
 import {
   initBackend,
+  logLoss,
+  rocAuc,
   type SerializedBundle,
   SYNTHETIC_FEATURES,
   serializeBundle,
   syntheticFraudData,
   trainFraudModel,
 } from '@flywheel/ml';
-import type * as tf from '@tensorflow/tfjs';
+import { databaseUrl, type ServiceProcess, startServiceProcess, waitUntil } from '@flywheel/testing';
+import * as tf from '@tensorflow/tfjs';
 import type { Consumer, Kafka } from 'kafkajs';
+import { Client } from 'pg';
 
 export const MODEL_NAME = 'payments-fraud';
 export const FEATURE_SET = 'payments-fraud';
 
-export interface TrainedBundle extends SerializedBundle {
+/** What a version registration needs besides the bytes (the real registry requires all of it). */
+export interface RegistrableBundle extends SerializedBundle {
+  featureSetVersion: string;
+  featureNames: string[];
+  /** Holdout-style metrics (here: on the training rows; the registry only stores and compares them). */
+  metrics: Record<string, number>;
+  baseline: Baseline;
+}
+
+export interface TrainedBundle extends RegistrableBundle {
   model: tf.LayersModel;
   spec: { feature_names: string[]; means: number[]; stds: number[] };
-  featureSetVersion: string;
+}
+
+/** Equal-width histogram over [lo, hi] (the registry's baseline format: counts = bin_edges - 1). */
+function histogram(name: string, values: number[], bins = 10, range?: [number, number]) {
+  let [lo, hi] = range ?? [Math.min(...values), Math.max(...values)];
+  if (!(hi > lo)) hi = lo + 1;
+  const edges = Array.from({ length: bins + 1 }, (_, i) => lo + ((hi - lo) * i) / bins);
+  const counts = new Array<number>(bins).fill(0);
+  for (const v of values) counts[Math.min(bins - 1, Math.max(0, Math.floor(((v - lo) / (hi - lo)) * bins)))]++;
+  return { name, bin_edges: edges, counts };
 }
 
 /** Trains the demo model in-process (small, seconds) and bundles it. Different seeds → different weights. */
@@ -45,20 +68,42 @@ export async function trainBundle(seed: number, featureSetVersion = '3', thresho
     review_threshold: threshold / 2,
     model_name: MODEL_NAME,
   });
-  return { ...bundle, model: trained.model, spec: trained.spec, featureSetVersion };
+  const { feature_names, means, stds } = trained.spec;
+  const matrix = data.map((r) => feature_names.map((name, j) => (r.features[name] - means[j]) / stds[j]));
+  const scores = Array.from(
+    tf.tidy(() => (trained.model.predict(tf.tensor2d(matrix)) as tf.Tensor).dataSync() as Float32Array),
+  );
+  const labels = data.map((r) => r.label);
+  return {
+    ...bundle,
+    model: trained.model,
+    spec: trained.spec,
+    featureSetVersion,
+    featureNames: [...feature_names],
+    metrics: { auc: rocAuc(scores, labels), log_loss: logLoss(scores, labels) },
+    baseline: {
+      features: feature_names.map((name) =>
+        histogram(
+          name,
+          data.map((r) => r.features[name]),
+        ),
+      ),
+      score: histogram('score', scores, 10, [0, 1]),
+    },
+  };
 }
 
 /**
  * Where the service under test gets models from: artifacts + versions over HTTP, and Production/alias
- * changes on models.lifecycle.v1. Today a fake (a local HTTP server + lifecycle events we produce); once
- * the registry's model API lands, swap `startFakeModelSource` for a real-registry implementation of this
- * same interface (register/promote through its HTTP API) — the one line in each test's setup.
+ * changes on models.lifecycle.v1. `startRegistryModelSource` is the real registry (its own process and
+ * database, events through its outbox); `startFakeModelSource` a local HTTP server + lifecycle events the
+ * test produces, kept for tests that do not need the registry itself (scaling).
  */
 export interface ModelSource {
   /** REGISTRY_URL for the service. */
   url: string;
   /** Registers a new version (artifact stored) and returns its number. */
-  register(bundle: SerializedBundle & { featureSetVersion: string }): Promise<number>;
+  register(bundle: RegistrableBundle): Promise<number>;
   /** Moves a version to Production (a lifecycle event carrying the full state). */
   promote(version: number): Promise<void>;
   setAlias(alias: string, version: number): Promise<void>;
@@ -162,6 +207,193 @@ export async function startFakeModelSource(kafka: MeshClient, prefix: string): P
   };
 }
 
+/** Admin token of the registries the harness starts (the registry wants 16+ characters). */
+export const REGISTRY_ADMIN_TOKEN = 'inference-test-admin-token-0123456789';
+
+export interface RegistryModelSource extends ModelSource {
+  /** The registry process itself (its `url` is the registry's own, `source.url` may be the tamper proxy). */
+  registry: ServiceProcess;
+  /** Lifecycle events of MODEL_NAME read back from the topic, deduplicated by change_id, in order. */
+  lifecycle: ModelLifecycle[];
+}
+
+/**
+ * The real model registry as its own process (built dist/, as a user runs it) on a database of its own,
+ * with REGISTRY_KAFKA_ENABLED=true and the test's TOPIC_PREFIX: `register` uploads the bundle bytes and
+ * POSTs a version, `promote` stages it Production, `setAlias` PUTs the alias. Every write resolves only
+ * once its lifecycle event (sent by the registry's outbox relay) has been read back from
+ * models.lifecycle.v1, so a test that acts after a write knows the service can see it.
+ *
+ * `tamper`: the registry refuses an upload whose bytes do not hash to its sha256 (422), so a corrupt
+ * artifact cannot be put *into* it. With `tamperProxy: true`, `url` is a pass-through HTTP proxy in front of
+ * the registry that answers tampered sha256s with other bytes — a corrupted download, which is what the
+ * service must refuse; everything else (versions, aliases, other artifacts) is the registry's answer as is.
+ */
+export async function startRegistryModelSource(
+  env: { kafkaBrokers: string; schemaRegistryUrl: string; databaseUrl: string },
+  mesh: MeshClient,
+  prefix: string,
+  options: { tamperProxy?: boolean } = {},
+): Promise<RegistryModelSource> {
+  const lifecycleTopic = withPrefix(prefix, topics.modelsLifecycle);
+  // the registry also consumes models.trained.v1 when Kafka is on: meshClient created both topics
+  const lifecycle: ModelLifecycle[] = [];
+  const seen = new Set<string>();
+  const watcher = mesh.kafka.consumer({ groupId: `test-lifecycle-${randomUUID()}`, maxWaitTimeInMs: 100 });
+  await watcher.connect();
+  await watcher.subscribe({ topics: [lifecycleTopic], fromBeginning: true });
+  await watcher.run({
+    autoCommit: false,
+    eachMessage: async ({ message }) => {
+      const event = (await mesh.serde.decode(lifecycleTopic, message.value)) as ModelLifecycle;
+      if (event.model_name !== MODEL_NAME || seen.has(event.change_id)) return;
+      seen.add(event.change_id);
+      lifecycle.push(event);
+    },
+  });
+
+  const dbUrl = await databaseUrl(env.databaseUrl, `flywheel_test_inference_${randomBytes(4).toString('hex')}`);
+  let registry: ServiceProcess;
+  try {
+    registry = await startServiceProcess('registry', {
+      env: {
+        DATABASE_URL: dbUrl,
+        KAFKA_BROKERS: env.kafkaBrokers,
+        SCHEMA_REGISTRY_URL: env.schemaRegistryUrl,
+        TOPIC_PREFIX: prefix,
+        REGISTRY_KAFKA_ENABLED: 'true',
+        REGISTRY_ADMIN_TOKEN,
+        REGISTRY_PROMOTION_POLICY: 'manual',
+        LOG_LEVEL: 'warn',
+      },
+    });
+  } catch (error) {
+    await watcher.disconnect();
+    await dropDatabase(dbUrl);
+    throw error;
+  }
+
+  const call = async (method: string, path: string, body: Buffer | object, expected: number[]) => {
+    const binary = Buffer.isBuffer(body);
+    const response = await fetch(`${registry.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${REGISTRY_ADMIN_TOKEN}`,
+        'x-registry-actor': 'inference-test',
+        'content-type': binary ? 'application/octet-stream' : 'application/json',
+      },
+      body: binary ? new Uint8Array(body) : JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (!expected.includes(response.status)) {
+      throw new Error(`registry ${method} ${path} answered ${response.status}: ${text}`);
+    }
+    return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  };
+  /** Runs one write and waits until its (single) lifecycle event has been read back. */
+  const write = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
+    const before = lifecycle.length;
+    const result = await run();
+    await waitUntil(() => lifecycle.length > before, {
+      timeoutMs: 30_000,
+      message: `lifecycle event of ${what} on ${lifecycleTopic}`,
+    });
+    return result;
+  };
+
+  const tampered = new Map<string, Buffer>();
+  let proxy: Server | undefined;
+  let url = registry.url;
+  if (options.tamperProxy) {
+    proxy = createServer((req, res) => {
+      const artifact = /^\/v1\/artifacts\/([0-9a-f]{64})$/.exec(req.url ?? '');
+      const bytes = artifact ? tampered.get(artifact[1]) : undefined;
+      if (bytes) {
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-artifact-sha256': artifact![1] });
+        res.end(bytes);
+        return;
+      }
+      // the service only reads (GET); pass the request through and the answer back as is
+      fetch(`${registry.url}${req.url}`, { method: req.method, headers: { accept: req.headers.accept ?? '*/*' } })
+        .then(async (upstream) => {
+          const body = Buffer.from(await upstream.arrayBuffer());
+          const headers: Record<string, string> = {};
+          for (const name of ['content-type', 'etag', 'x-artifact-sha256']) {
+            const value = upstream.headers.get(name);
+            if (value) headers[name] = value;
+          }
+          res.writeHead(upstream.status, headers).end(body);
+        })
+        .catch((error: Error) => res.writeHead(502).end(error.message));
+    });
+    await new Promise<void>((resolve) => proxy!.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  }
+
+  return {
+    url,
+    registry,
+    lifecycle,
+    async register(bundle) {
+      await call('PUT', `/v1/artifacts/${bundle.sha256}`, bundle.bytes, [200, 201]);
+      const version = await write('REGISTERED', () =>
+        call(
+          'POST',
+          `/v1/models/${MODEL_NAME}/versions`,
+          {
+            artifact_sha256: bundle.sha256,
+            feature_set_version: bundle.featureSetVersion,
+            feature_names: bundle.featureNames,
+            metrics: bundle.metrics,
+            baseline: bundle.baseline,
+            training_window_start: Date.now() - 86_400_000,
+            training_window_end: Date.now(),
+            run_id: randomUUID(),
+          },
+          [201],
+        ),
+      );
+      return Number(version.version);
+    },
+    async promote(version) {
+      await write(`v${version} → Production`, () =>
+        call('POST', `/v1/models/${MODEL_NAME}/versions/${version}/stage`, { stage: 'Production' }, [200]),
+      );
+    },
+    async setAlias(alias, version) {
+      await write(`alias ${alias} → v${version}`, () =>
+        call('PUT', `/v1/models/${MODEL_NAME}/aliases/${alias}`, { version }, [200]),
+      );
+    },
+    tamper(sha256, bytes) {
+      if (!proxy) throw new Error('tamper needs startRegistryModelSource(..., { tamperProxy: true })');
+      tampered.set(sha256, bytes);
+    },
+    async close() {
+      if (proxy) {
+        proxy.closeAllConnections();
+        await new Promise<void>((resolve) => proxy!.close(() => resolve()));
+      }
+      await registry.stop();
+      await watcher.disconnect();
+      await dropDatabase(dbUrl);
+    },
+  };
+}
+
+async function dropDatabase(url: string): Promise<void> {
+  const target = new URL(url);
+  const name = target.pathname.slice(1);
+  target.pathname = '/postgres';
+  const client = new Client({ connectionString: target.toString() });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => undefined);
+  } finally {
+    await client.end();
+  }
+}
+
 /** Kafka access for a test: admin-created topics, an Avro producer and readers of whole topics. */
 export interface MeshClient {
   kafka: Kafka;
@@ -174,12 +406,28 @@ export async function meshClient(brokers: string, schemaRegistryUrl: string, pre
   const kafka = createKafkaClient({ brokers: brokers.split(','), clientId: 'inference-test' });
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin, {
-    prefix,
-    only: [topics.featureVectors, topics.predictions, topics.predictionsShadow, topics.modelsLifecycle],
-    logger: { info: () => undefined, warn: () => undefined },
-  });
-  await admin.disconnect();
+  const ensure = () =>
+    ensureTopics(admin, {
+      prefix,
+      only: [
+        topics.featureVectors,
+        topics.predictions,
+        topics.predictionsShadow,
+        topics.modelsLifecycle,
+        topics.modelsTrained,
+      ],
+      logger: { info: () => undefined, warn: () => undefined },
+    });
+  try {
+    await ensure();
+  } catch (error) {
+    // On a broker that just started, kafkajs' waitForLeaders can see UNKNOWN_TOPIC_OR_PARTITION for a topic
+    // it has just created (metadata not propagated yet) and gives up; the topics exist, so once more is safe.
+    if (!/does not host this topic-partition/.test(String((error as Error).cause ?? error))) throw error;
+    await ensure();
+  } finally {
+    await admin.disconnect();
+  }
   const serde = AvroSerde.connect(schemaRegistryUrl, schemaFor);
   const producer = new FlywheelProducer(kafka, serde);
   await producer.connect();
@@ -300,3 +548,10 @@ export async function metricsText(url: string): Promise<string> {
 }
 
 export type { Prediction };
+
+/** The reference: standardise by hand from the bundle's spec and call tfjs predict directly. */
+export function directPredict(bundle: TrainedBundle, vectors: FeatureVector[]): Float32Array {
+  const { feature_names, means, stds } = bundle.spec;
+  const matrix = vectors.map((v) => feature_names.map((name, j) => (v.features[name] - means[j]) / stds[j]));
+  return tf.tidy(() => (bundle.model.predict(tf.tensor2d(matrix)) as tf.Tensor).dataSync() as Float32Array);
+}

@@ -32,7 +32,9 @@ describe('stream-inference: scaling by consumer group', () => {
   const setUp = async (prefix: string) => {
     const mesh = await meshClient(env.kafkaBrokers, env.schemaRegistryUrl, prefix);
     meshes.push(mesh);
-    // One line to change once the registry's model API lands: a real-registry ModelSource instead of the fake.
+    // Kept on the fake source: this test is about the consumer group, not where models come from, and a
+    // registry process per scenario would compete for the 2 cores with the 3 instances being rebalanced.
+    // The real registry path is covered by stream-inference, hot-swap and shadow tests.
     const source = await startFakeModelSource(mesh, prefix);
     sources.push(source);
     await source.promote(await source.register(await trainBundle(7)));

@@ -1,12 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type DeadLetter, dlqTopicFor, type FeatureVector, topics, withPrefix } from '@flywheel/contracts';
+import { type DeadLetter, dlqTopicFor, topics, withPrefix } from '@flywheel/contracts';
 import { type ServiceProcess, startServiceProcess, testPrefix, waitUntil } from '@flywheel/testing';
-import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testEnv } from '../../libs/testing/src/test-env';
 import {
   collect,
+  directPredict,
   type MeshClient,
   type ModelSource,
   makeVectors,
@@ -15,17 +15,10 @@ import {
   type Prediction,
   produceVectors,
   serviceEnv,
-  startFakeModelSource,
+  startRegistryModelSource,
   type TrainedBundle,
   trainBundle,
 } from './inference-harness';
-
-/** The reference: standardise by hand from the bundle's spec and call tfjs predict directly. */
-function directPredict(bundle: TrainedBundle, vectors: FeatureVector[]): Float32Array {
-  const { feature_names, means, stds } = bundle.spec;
-  const matrix = vectors.map((v) => feature_names.map((name, j) => (v.features[name] - means[j]) / stds[j]));
-  return tf.tidy(() => (bundle.model.predict(tf.tensor2d(matrix)) as tf.Tensor).dataSync() as Float32Array);
-}
 
 describe('stream-inference: serve, refuse mismatches, refuse corrupt artifacts, request-response', () => {
   const env = testEnv();
@@ -39,8 +32,10 @@ describe('stream-inference: serve, refuse mismatches, refuse corrupt artifacts, 
 
   beforeAll(async () => {
     mesh = await meshClient(env.kafkaBrokers, env.schemaRegistryUrl, prefix);
-    // One line to change once the registry's model API lands: a real-registry ModelSource instead of the fake.
-    source = await startFakeModelSource(mesh, prefix);
+    // The real registry (own process and database, lifecycle events through its outbox). The service reads it
+    // through a pass-through proxy so that the corrupt-artifact test can serve wrong bytes for one sha256:
+    // the registry itself refuses a mismatched upload (422), so a corrupted *download* is simulated there.
+    source = await startRegistryModelSource(env, mesh, prefix, { tamperProxy: true });
     v1 = await trainBundle(101);
     const version = await source.register(v1);
     await source.promote(version);
