@@ -84,6 +84,9 @@ async function main() {
     REGISTRY_ADMIN_TOKEN: DEV_ADMIN_TOKEN,
     ENRICHMENT_ADMIN_TOKEN: DEV_ADMIN_TOKEN,
     ALERTER_ADMIN_TOKEN: DEV_ADMIN_TOKEN,
+    TRAINER_REGISTRY_TOKEN: DEV_ADMIN_TOKEN,
+    // The trainer reads the feature store's offline log (its published interface) read-only.
+    FEATURES_DATABASE_URL: db,
   };
   try {
     for (const plan of PLAN) {
