@@ -11,6 +11,7 @@ export {
   serializeBundle,
   sha256Hex,
 } from './bundle';
+export * from './drift';
 export {
   type FeatureSpec,
   FeatureVectorError,

@@ -1,0 +1,3 @@
+export * from './distributions';
+export * from './stats';
+export * from './trigger';

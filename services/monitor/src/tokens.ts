@@ -1,0 +1,1 @@
+export const MONITOR_CONFIG = Symbol('MONITOR_CONFIG');
