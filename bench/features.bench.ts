@@ -5,9 +5,10 @@
  *   npx tsx bench/features.bench.ts          (EVENTS=100000 ENTITIES=10000 LATENCY_SECONDS=20)
  *
  * 1. EVENTS enriched events over ENTITIES accounts are produced up front (a backlog). The pass-through
- *    (own group, fromBeginning, eachBatch → producer.send of the same bytes, acks=all, 2 partitions at a
- *    time, 1 MiB per partition fetch like the service) and then one materializer process (4 windows × 6
- *    aggregates + distinct + last + pass-through) each drain it; events/s = EVENTS / drain time.
+ *    (own group, fromBeginning, eachBatch → producer.send of the same bytes, acks=all) and then one
+ *    materializer process (4 windows × 6 aggregates + distinct + last + pass-through) each drain it, with
+ *    the same fetch size (1 MiB per partition) and PARTITIONS_CONCURRENTLY partitions at a time (default 3,
+ *    the service default); events/s = EVENTS / drain time.
  * 2. Latency: events are produced at half the measured materializer rate for LATENCY_SECONDS; end-to-end
  *    = vector received by a consumer − enriched event sent (same clock), p50/p99.
  */
@@ -23,6 +24,8 @@ import { startBenchEnvironment } from './bench-env';
 const EVENTS = Number(process.env.EVENTS ?? 100_000);
 const ENTITIES = Number(process.env.ENTITIES ?? 10_000);
 const LATENCY_SECONDS = Number(process.env.LATENCY_SECONDS ?? 20);
+/** Partitions processed at a time, by the pass-through AND the service (FEATURES_PARTITIONS_CONCURRENTLY). */
+const CONCURRENCY = Number(process.env.PARTITIONS_CONCURRENTLY ?? 3);
 
 function makeEvents(count: number, seed: number, start: number) {
   const random = rng(seed);
@@ -96,7 +99,7 @@ async function run(bench: Awaited<ReturnType<typeof startBenchEnvironment>>) {
   await plain.subscribe({ topics: [enriched], fromBeginning: true });
   const plainStarted = performance.now();
   await plain.run({
-    partitionsConsumedConcurrently: 2,
+    partitionsConsumedConcurrently: CONCURRENCY,
     eachBatch: async ({ batch }) => {
       await plainProducer.send({
         topic: passTopic,
@@ -125,6 +128,9 @@ async function run(bench: Awaited<ReturnType<typeof startBenchEnvironment>>) {
       FEATURES_GROUP_ID: `${prefix}materializer`,
       FEATURES_NAMESPACE: namespace,
       LOG_LEVEL: 'warn',
+      FEATURES_PARTITIONS_CONCURRENTLY: String(CONCURRENCY),
+      // e.g. MATERIALIZER_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the service alone.
+      ...(process.env.MATERIALIZER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.MATERIALIZER_NODE_OPTIONS } : {}),
     },
   });
   const matStarted = performance.now();

@@ -160,3 +160,20 @@ describe('applyEvent', () => {
     expect(entityFeaturesAt(paymentsFraud, emptyEntityState(paymentsFraud, 'x'), T0).amount_count_7d).toBe(0);
   });
 });
+
+describe('compiled feature plan', () => {
+  it('vectors carry exactly the feature names, in order, and online features the entity names', () => {
+    const state = emptyEntityState(paymentsFraud, 'acct-1');
+    applyEvent(paymentsFraud, state, event(T0, 10, 'm-1'));
+    const features = vectorOf(applyEvent(paymentsFraud, state, event(T0 + 5 * MIN, 30, 'm-2')));
+    expect(Object.keys(features)).toEqual(paymentsFraud.featureNames);
+    expect(Object.keys(onlineFeatures(paymentsFraud, state) ?? {})).toEqual(paymentsFraud.entityFeatureNames);
+    expect(features.amount_mean_10m).toBe(10);
+    expect(features.merchants_distinct_10m).toBe(1);
+    // The reused buffers do not leak values between calls: an empty entity sees empty windows.
+    const fresh = entityFeaturesAt(paymentsFraud, emptyEntityState(paymentsFraud, 'x'), T0);
+    expect(fresh.amount_sum_7d).toBe(0);
+    expect(fresh.merchants_distinct_7d).toBe(0);
+    expect(fresh.last_amount).toBe(-1);
+  });
+});

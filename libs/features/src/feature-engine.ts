@@ -3,6 +3,8 @@ import {
   type EntityState,
   emptyEntityState,
   entityFeaturesAt,
+  entityFeatureValuesAt,
+  featurePlan,
   hasEvent,
   insertEvent,
   isLate,
@@ -90,10 +92,12 @@ export function applyEvent(
     };
   }
   if (hasEvent(state, event.event_id)) return { kind: 'duplicate' };
-  const features = {
-    ...passThroughFeatures(featureSet, event),
-    ...entityFeaturesAt(featureSet, state, event.event_time),
-  };
+  const plan = featurePlan(featureSet);
+  const values = plan.scratch;
+  const passThrough = featureSet.passThrough;
+  for (let i = 0; i < passThrough.length; i++) values[i] = encode(passThrough[i].encoding, event[passThrough[i].field]);
+  entityFeatureValuesAt(featureSet, state, event.event_time, values, passThrough.length);
+  const features = plan.make(values);
   insertEvent(featureSet, state, event);
   return {
     kind: 'vector',

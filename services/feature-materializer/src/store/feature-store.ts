@@ -35,15 +35,14 @@ export class FeatureStore {
     partition: number,
     group: string,
   ): Promise<number | null> {
-    await tx.query(
-      `INSERT INTO ${s}.consumer_offsets (namespace, topic, kafka_partition, next_offset, consumer_group)
-       VALUES ($1, $2, $3, NULL, $4) ON CONFLICT DO NOTHING`,
-      [namespace, topic, partition, group],
-    );
+    // One round trip: ON CONFLICT DO UPDATE takes the same row lock as SELECT … FOR UPDATE and, under
+    // READ COMMITTED, returns the latest committed next_offset after waiting for a concurrent owner.
     const { rows } = await tx.query(
-      `SELECT next_offset FROM ${s}.consumer_offsets
-        WHERE namespace = $1 AND topic = $2 AND kafka_partition = $3 FOR UPDATE`,
-      [namespace, topic, partition],
+      `INSERT INTO ${s}.consumer_offsets AS o (namespace, topic, kafka_partition, next_offset, consumer_group)
+       VALUES ($1, $2, $3, NULL, $4)
+       ON CONFLICT (namespace, topic, kafka_partition) DO UPDATE SET next_offset = o.next_offset
+       RETURNING next_offset`,
+      [namespace, topic, partition, group],
     );
     return rows[0].next_offset === null ? null : Number(rows[0].next_offset);
   }
@@ -109,6 +108,73 @@ export class FeatureStore {
         rows.map((r) => r.entity),
         rows.map((r) => r.asOf),
         rows.map((r) => JSON.stringify(r.features)),
+      ],
+    );
+  }
+
+  /**
+   * Everything a batch of events writes, in ONE statement (one round trip, data-modifying CTEs): entity
+   * states, online rows, offline log rows and the partition's next offset. Rows travel as one JSON
+   * document per table (json_to_recordset): one JSON.stringify on our side, one parse on Postgres', instead
+   * of a text[] per column whose elements (JSON with many quotes) pg would escape one by one.
+   */
+  async writeEventBatch(
+    tx: PoolClient,
+    batch: {
+      namespace: string;
+      featureSet: FeatureSet;
+      topic: string;
+      partition: number;
+      nextOffset: number;
+      group: string;
+      states: EntityState[];
+      online: { entity: string; as_of: number; features: Record<string, number> }[];
+      vectors: FeatureVector[];
+    },
+  ): Promise<void> {
+    const { namespace, featureSet, topic, partition, nextOffset, group } = batch;
+    const states = batch.states.map(({ entity, maxEventTime, times, ids, num, cat }) => ({
+      entity,
+      state: { maxEventTime, times, ids, num, cat },
+    }));
+    const vectors = batch.vectors.map(({ event_id, entity, event_time, features }) => ({
+      event_id,
+      entity,
+      event_time,
+      features,
+    }));
+    await tx.query(
+      `WITH st AS (
+         INSERT INTO ${s}.entity_state (namespace, entity, kafka_partition, state, updated_at)
+         SELECT $1, x.entity, $2, x.state, now() FROM json_to_recordset($3::json) AS x(entity text, state jsonb)
+         ON CONFLICT (namespace, entity) DO UPDATE
+           SET state = EXCLUDED.state, kafka_partition = EXCLUDED.kafka_partition, updated_at = now()
+       ), onl AS (
+         INSERT INTO ${s}.online_features (namespace, entity, feature_set, feature_set_version, as_of, features, updated_at)
+         SELECT $1, x.entity, $4, $5, x.as_of, x.features, now()
+           FROM json_to_recordset($6::json) AS x(entity text, as_of bigint, features jsonb)
+         ON CONFLICT (namespace, entity) DO UPDATE
+           SET feature_set = EXCLUDED.feature_set, feature_set_version = EXCLUDED.feature_set_version,
+               as_of = EXCLUDED.as_of, features = EXCLUDED.features, updated_at = now()
+       ), off AS (
+         INSERT INTO ${s}.offline_vectors (namespace, event_id, entity, event_time, feature_set, feature_set_version, features)
+         SELECT $1, x.event_id, x.entity, x.event_time, $4, $5, x.features
+           FROM json_to_recordset($7::json) AS x(event_id text, entity text, event_time bigint, features jsonb)
+         ON CONFLICT DO NOTHING
+       )
+       UPDATE ${s}.consumer_offsets SET next_offset = $8, consumer_group = $9, updated_at = now()
+        WHERE namespace = $1 AND topic = $10 AND kafka_partition = $2`,
+      [
+        namespace,
+        partition,
+        JSON.stringify(states),
+        featureSet.name,
+        featureSet.version,
+        JSON.stringify(batch.online),
+        JSON.stringify(vectors),
+        nextOffset,
+        group,
+        topic,
       ],
     );
   }

@@ -173,9 +173,14 @@ export class Materializer {
         await this.options.store.ensureOfflinePartitions(
           [...decoded.values()].flatMap((d) => (d instanceof Error ? [] : [d.event_time])),
         );
-        await this.inTransaction(payload, (tx, messages) => this.applyEvents(tx, batch.partition, messages, decoded));
+        await this.inTransaction(payload, (tx, messages, next) =>
+          this.applyEvents(tx, batch.partition, messages, decoded, next),
+        );
       } else {
-        await this.inTransaction(payload, (tx, messages) => this.applyLabels(tx, batch.partition, messages));
+        await this.inTransaction(payload, async (tx, messages) => {
+          await this.applyLabels(tx, batch.partition, messages);
+          return undefined;
+        });
       }
     } catch (error) {
       if (error instanceof SkipBatch) return;
@@ -201,7 +206,7 @@ export class Materializer {
    */
   private async inTransaction(
     payload: EachBatchPayload,
-    work: (tx: PoolClient, messages: KafkaMessage[]) => Promise<void>,
+    work: (tx: PoolClient, messages: KafkaMessage[], nextOffset: number) => Promise<'offset-saved' | undefined>,
   ): Promise<void> {
     const { batch } = payload;
     const key = `${batch.topic}\u0000${batch.partition}`;
@@ -236,8 +241,9 @@ export class Materializer {
       }
       const cache = this.caches.get(key);
       if (cache && cache.next !== stored) cache.entities.clear();
-      await work(tx, messages);
-      await store.saveOffset(tx, namespace, batch.topic, batch.partition, last + 1, groupId);
+      const saved = await work(tx, messages, last + 1);
+      if (saved !== 'offset-saved')
+        await store.saveOffset(tx, namespace, batch.topic, batch.partition, last + 1, groupId);
       await tx.query('COMMIT');
       open = false;
       const after = this.caches.get(key);
@@ -296,8 +302,9 @@ export class Materializer {
     partition: number,
     messages: KafkaMessage[],
     decodedByOffset: Map<string, EnrichedEvent | Error>,
-  ): Promise<void> {
-    const { featureSet, namespace, store } = this.options;
+    nextOffset: number,
+  ): Promise<'offset-saved'> {
+    const { featureSet, namespace, store, groupId } = this.options;
     const failures: FailedMessage[] = [];
     const decoded: { message: KafkaMessage; event: EnrichedEvent }[] = [];
     for (const message of messages) {
@@ -350,31 +357,45 @@ export class Materializer {
       }
     }
     const states = [...touched.values()];
-    await store.saveStates(tx, namespace, partition, states);
-    await store.saveOnline(
-      tx,
+    const online = states.map((st) => ({
+      entity: st.entity,
+      as_of: st.maxEventTime ?? 0,
+      features: onlineFeatures(featureSet, st) ?? {},
+    }));
+    // The Postgres writes (one statement, offset included) and the produce of vectors and dead letters
+    // overlap; COMMIT waits for both, so vectors are still acknowledged before the state is committed.
+    const write = store.writeEventBatch(tx, {
       namespace,
       featureSet,
-      states.map((st) => ({
-        entity: st.entity,
-        asOf: st.maxEventTime ?? 0,
-        features: onlineFeatures(featureSet, st) ?? {},
-      })),
-    );
-    await store.appendOffline(tx, namespace, vectors);
-    // Produced and acknowledged before COMMIT: a crash from here on re-emits, never re-counts.
-    if (this.options.emitVectors && vectors.length > 0) {
-      // Vectors of one input partition share one output partition (same key): chunk so a produce request's
-      // record batch stays well under the broker's message.max.bytes (a vector is ~1.5 KB).
-      for (let i = 0; i < vectors.length; i += VECTORS_PER_SEND) {
-        await this.options.producer.send(
+      topic: this.enrichedTopic,
+      partition,
+      nextOffset,
+      group: groupId,
+      states,
+      online,
+      vectors,
+    });
+    await Promise.all([write, this.emitVectors(vectors), this.publishFailures(this.enrichedTopic, failures)]);
+    return 'offset-saved';
+  }
+
+  /** Produced and acknowledged before COMMIT: a crash from here on re-emits, never re-counts. */
+  private async emitVectors(vectors: FeatureVector[]): Promise<void> {
+    if (!this.options.emitVectors || vectors.length === 0) return;
+    // Vectors of one input partition share one output partition (same key): chunk so a produce request's
+    // record batch stays well under the broker's message.max.bytes (a vector is ~1.5 KB). The chunks are
+    // submitted together; the producer's coalescer packs them into requests up to its byte limit, in order.
+    const sends: Promise<unknown>[] = [];
+    for (let i = 0; i < vectors.length; i += VECTORS_PER_SEND) {
+      sends.push(
+        this.options.producer.send(
           this.vectorsTopic,
           vectors.slice(i, i + VECTORS_PER_SEND).map((v) => ({ key: v.entity, value: v })),
-        );
-      }
-      this.metrics.vectorsEmitted.inc(vectors.length);
+        ),
+      );
     }
-    await this.publishFailures(this.enrichedTopic, failures);
+    await Promise.all(sends);
+    this.metrics.vectorsEmitted.inc(vectors.length);
   }
 
   private async applyLabels(tx: PoolClient, partition: number, messages: KafkaMessage[]): Promise<void> {
