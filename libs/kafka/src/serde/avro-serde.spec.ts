@@ -92,7 +92,12 @@ describe('AvroSerde', () => {
 
 describe('AvroSerde encoding of large values', () => {
   it('grows its scratch buffer for a value larger than it and still round-trips', async () => {
-    const Big = { type: 'record', name: 'Big', namespace: 'io.flywheel.test', fields: [{ name: 'blob', type: 'string' }] };
+    const Big = {
+      type: 'record',
+      name: 'Big',
+      namespace: 'io.flywheel.test',
+      fields: [{ name: 'blob', type: 'string' }],
+    };
     const serde = new AvroSerde(fakeRegistry({}), () => Big);
     await serde.register('big');
     const blob = 'x'.repeat(300_000);
