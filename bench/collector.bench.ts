@@ -74,7 +74,10 @@ async function saturate(name: string, send: () => Promise<number>): Promise<Resu
       while (performance.now() < deadline) {
         const t = performance.now();
         try {
-          events += await send();
+          // Await first, then add: `events += await send()` reads `events` before the await and loses the
+          // other workers' increments made meanwhile.
+          const accepted = await send();
+          events += accepted;
           latencies.push(performance.now() - t);
         } catch {
           errors++;
