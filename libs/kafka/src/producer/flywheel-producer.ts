@@ -27,10 +27,6 @@ export interface SendOptions {
 
 const tracer = trace.getTracer('flywheel-kafka');
 const MAX_RESEND_ROUNDS = 10;
-/** Lanes per producer: enough to overlap requests on 6-partition topics without many extra connections. */
-const DEFAULT_LANES = 3;
-
-type AssignedMessage = Message & { partition: number };
 /** Merged sends stay well under the broker's default 1 MiB message.max.bytes even on one partition. */
 const MAX_MERGED_SEND_BYTES = 512 * 1024;
 
@@ -45,67 +41,57 @@ function messageBytes(message: Message): number {
  * call is one request per broker.
  */
 export class FlywheelProducer {
-  /**
-   * Lanes: independent idempotent producers. kafkajs lets an idempotent producer have one request in flight
-   * per broker, so a single producer serialises concurrent callers; each partition always goes through the
-   * same lane (partition mod lanes), which keeps per-partition order while different partitions' requests
-   * overlap. A transactional producer has one lane.
-   */
-  private readonly lanes: Producer[];
+  private readonly producer: Producer;
   private readonly assigner: PartitionAssigner;
-  private readonly coalescer = new SendCoalescer<AssignedMessage, RecordMetadata[]>(
-    (key, messages) => this.sendEveryPartition(key, messages),
+  private readonly coalescer = new SendCoalescer<Message, RecordMetadata[]>(
+    (topic, messages) => this.sendEveryPartition(topic, messages),
     MAX_MERGED_SEND_BYTES,
     messageBytes,
   );
   private readonly metrics?: KafkaMetrics;
-  private connectedLanes = 0;
+  private connected = false;
 
   constructor(
     kafka: Kafka,
     private readonly serde: AvroSerde,
-    options: { registry?: Registry; transactionalId?: string; lanes?: number } = {},
+    options: { registry?: Registry; transactionalId?: string } = {},
   ) {
-    const laneCount = options.transactionalId ? 1 : Math.max(1, options.lanes ?? DEFAULT_LANES);
-    this.lanes = Array.from({ length: laneCount }, () => {
-      const producer = kafka.producer({
-        idempotent: true,
-        // One request in flight per broker keeps per-partition order across retries.
-        maxInFlightRequests: 1,
-        // Unbounded retries (kafkajs' idempotent default): giving up mid-sequence would break idempotence.
-        // Callers that must answer in bounded time use SendOptions.timeoutMs instead.
-        retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5_000 },
-        // Murmur2 on the key, as the Java client: the same key lands on the same partition whoever writes it.
-        createPartitioner: Partitioners.DefaultPartitioner,
-        transactionalId: options.transactionalId,
-        allowAutoTopicCreation: false,
-      });
-      producer.on(producer.events.DISCONNECT, () => {
-        this.connectedLanes = Math.max(0, this.connectedLanes - 1);
-      });
-      producer.on(producer.events.CONNECT, () => {
-        this.connectedLanes = Math.min(this.lanes.length, this.connectedLanes + 1);
-      });
-      return producer;
+    this.producer = kafka.producer({
+      idempotent: true,
+      // One request in flight per broker keeps per-partition order across retries.
+      maxInFlightRequests: 1,
+      // Unbounded retries (kafkajs' idempotent default): giving up mid-sequence would break idempotence.
+      // Callers that must answer in bounded time use SendOptions.timeoutMs instead.
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5_000 },
+      // Murmur2 on the key, as the Java client: the same key lands on the same partition whoever writes it.
+      createPartitioner: Partitioners.DefaultPartitioner,
+      transactionalId: options.transactionalId,
+      allowAutoTopicCreation: false,
+    });
+    this.producer.on(this.producer.events.DISCONNECT, () => {
+      this.connected = false;
+    });
+    this.producer.on(this.producer.events.CONNECT, () => {
+      this.connected = true;
     });
     this.assigner = new PartitionAssigner(kafka);
     this.metrics = options.registry ? KafkaMetrics.for(options.registry) : undefined;
   }
 
   get isConnected(): boolean {
-    return this.connectedLanes === this.lanes.length;
+    return this.connected;
   }
 
   async connect(topicsToRegister: string[] = []): Promise<void> {
-    await Promise.all(this.lanes.map((lane) => lane.connect()));
-    this.connectedLanes = this.lanes.length;
+    await this.producer.connect();
+    this.connected = true;
     for (const topic of topicsToRegister) await this.serde.register(topic);
   }
 
   async disconnect(): Promise<void> {
     await this.assigner.disconnect();
-    await Promise.all(this.lanes.map((lane) => lane.disconnect()));
-    this.connectedLanes = 0;
+    await this.producer.disconnect();
+    this.connected = false;
   }
 
   /** Avro-encodes and sends; resolves only when every message is acknowledged by all in-sync replicas. */
@@ -131,7 +117,8 @@ export class FlywheelProducer {
     return tracer.startActiveSpan(`${topic} publish`, { kind: SpanKind.PRODUCER }, async (span) => {
       const stopTimer = this.metrics?.produceLatency.startTimer({ topic });
       try {
-        const sending = this.sendOnLanes(topic, messages);
+        // Concurrent callers of one topic share a request (group commit); see SendCoalescer.
+        const sending = this.coalescer.submit(topic, messages);
         const result = options.timeoutMs ? await withDeadline(sending, options.timeoutMs, topic) : await sending;
         this.metrics?.produced.inc({ topic }, messages.length);
         return result;
@@ -147,33 +134,11 @@ export class FlywheelProducer {
   }
 
   /**
-   * Partitions first (so each message's lane is known), then one coalesced send per lane: concurrent callers
-   * of a topic and lane share a request (group commit, see SendCoalescer); lanes proceed in parallel.
-   */
-  private async sendOnLanes(topic: string, messages: Message[]): Promise<RecordMetadata[]> {
-    const assigned = await this.assigner.assign(topic, messages);
-    const byLane = new Map<number, AssignedMessage[]>();
-    for (const message of assigned) {
-      const lane = message.partition % this.lanes.length;
-      const list = byLane.get(lane);
-      if (list) list.push(message);
-      else byLane.set(lane, [message]);
-    }
-    const results = await Promise.all(
-      [...byLane].map(([lane, laneMessages]) => this.coalescer.submit(`${lane}\u0000${topic}`, laneMessages)),
-    );
-    return results.flat();
-  }
-
-  /**
    * One send, then a check that each target partition is in the acknowledgement; messages of a missing
    * partition (kafkajs skipped it after a leader change) are sent again until all are acknowledged.
    */
-  private async sendEveryPartition(laneKey: string, messages: AssignedMessage[]): Promise<RecordMetadata[]> {
-    const separator = laneKey.indexOf('\u0000');
-    const lane = this.lanes[Number(laneKey.slice(0, separator))];
-    const topic = laneKey.slice(separator + 1);
-    let pending = messages;
+  private async sendEveryPartition(topic: string, messages: Message[]): Promise<RecordMetadata[]> {
+    let pending = await this.assigner.assign(topic, messages);
     const acknowledged: RecordMetadata[] = [];
     for (let round = 1; pending.length > 0; round++) {
       if (round > MAX_RESEND_ROUNDS) {
@@ -181,7 +146,7 @@ export class FlywheelProducer {
           `Kafka did not acknowledge every partition of ${topic} after ${MAX_RESEND_ROUNDS} sends`,
         );
       }
-      const result = await lane.send({ topic, acks: -1, messages: pending });
+      const result = await this.producer.send({ topic, acks: -1, messages: pending });
       acknowledged.push(...result);
       const answered = new Set(result.map((r) => r.partition));
       const missing = pending.filter((m) => !answered.has(m.partition));
@@ -194,9 +159,9 @@ export class FlywheelProducer {
     return acknowledged;
   }
 
-  /** The first lane's kafkajs producer (the only one when transactional), for transactions and tools. */
+  /** The underlying kafkajs producer, for transactions (feature-materializer) and admin-level needs. */
   unwrap(): Producer {
-    return this.lanes[0];
+    return this.producer;
   }
 }
 
