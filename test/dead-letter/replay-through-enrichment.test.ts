@@ -69,6 +69,16 @@ describe('replay after a fix reaches events.enriched.v1 exactly once', () => {
       message: 'the valid event was enriched',
     });
     expect(enriched.values().filter((e) => tooBig.some((t) => t.event_id === e.event_id))).toEqual([]);
+    // Partitions are processed independently: the valid event being enriched says nothing about the other
+    // partitions' dead letters. Wait until all five are on the DLQ before relaxing the rule and replaying.
+    const dlqTopic = `${withPrefix(prefix, topics.eventsRaw)}.dlq`;
+    const admin = tools.kafka.admin();
+    await admin.connect();
+    await waitUntil(
+      async () => (await admin.fetchTopicOffsets(dlqTopic)).reduce((n, p) => n + Number(p.high), 0) >= 5,
+      { timeoutMs: 60_000, message: 'five dead letters written' },
+    );
+    await admin.disconnect();
 
     // The fix: restart the stage with the rule relaxed (same group, so it resumes after what it committed).
     await enrichment.stop();
@@ -92,7 +102,7 @@ describe('replay after a fix reaches events.enriched.v1 exactly once', () => {
         LOG_LEVEL: 'warn',
       },
     });
-    const dlq = `${withPrefix(prefix, topics.eventsRaw)}.dlq`;
+    const dlq = dlqTopic;
     const replay = async () => {
       const res = await fetch(`${alerter?.url}/v1/dlq/${dlq}/replay`, {
         method: 'POST',
