@@ -41,7 +41,9 @@ function messageBytes(message: Message): number {
  * call is one request per broker.
  */
 export class FlywheelProducer {
-  private readonly producer: Producer;
+  private producer: Producer;
+  private readonly createProducer: () => Producer;
+  private replacing?: Promise<void>;
   private readonly assigner: PartitionAssigner;
   private readonly coalescer = new SendCoalescer<Message, RecordMetadata[]>(
     (topic, messages) => this.sendEveryPartition(topic, messages),
@@ -54,26 +56,30 @@ export class FlywheelProducer {
   constructor(
     kafka: Kafka,
     private readonly serde: AvroSerde,
-    options: { registry?: Registry; transactionalId?: string } = {},
+    private readonly options: { registry?: Registry; transactionalId?: string } = {},
   ) {
-    this.producer = kafka.producer({
-      idempotent: true,
-      // One request in flight per broker keeps per-partition order across retries.
-      maxInFlightRequests: 1,
-      // Unbounded retries (kafkajs' idempotent default): giving up mid-sequence would break idempotence.
-      // Callers that must answer in bounded time use SendOptions.timeoutMs instead.
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5_000 },
-      // Murmur2 on the key, as the Java client: the same key lands on the same partition whoever writes it.
-      createPartitioner: Partitioners.DefaultPartitioner,
-      transactionalId: options.transactionalId,
-      allowAutoTopicCreation: false,
-    });
-    this.producer.on(this.producer.events.DISCONNECT, () => {
-      this.connected = false;
-    });
-    this.producer.on(this.producer.events.CONNECT, () => {
-      this.connected = true;
-    });
+    this.createProducer = () => {
+      const producer = kafka.producer({
+        idempotent: true,
+        // One request in flight per broker keeps per-partition order across retries.
+        maxInFlightRequests: 1,
+        // Unbounded retries (kafkajs' idempotent default): giving up mid-sequence would break idempotence.
+        // Callers that must answer in bounded time use SendOptions.timeoutMs instead.
+        retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5_000 },
+        // Murmur2 on the key, as the Java client: the same key lands on the same partition whoever writes it.
+        createPartitioner: Partitioners.DefaultPartitioner,
+        transactionalId: options.transactionalId,
+        allowAutoTopicCreation: false,
+      });
+      producer.on(producer.events.DISCONNECT, () => {
+        if (producer === this.producer) this.connected = false;
+      });
+      producer.on(producer.events.CONNECT, () => {
+        if (producer === this.producer) this.connected = true;
+      });
+      return producer;
+    };
+    this.producer = this.createProducer();
     this.assigner = new PartitionAssigner(kafka);
     this.metrics = options.registry ? KafkaMetrics.for(options.registry) : undefined;
   }
@@ -146,7 +152,14 @@ export class FlywheelProducer {
           `Kafka did not acknowledge every partition of ${topic} after ${MAX_RESEND_ROUNDS} sends`,
         );
       }
-      const result = await this.producer.send({ topic, acks: -1, messages: pending });
+      if (this.replacing) await this.replacing;
+      let result: RecordMetadata[];
+      try {
+        result = await this.producer.send({ topic, acks: -1, messages: pending });
+      } catch (error) {
+        this.replaceProducer();
+        throw error;
+      }
       acknowledged.push(...result);
       const answered = new Set(result.map((r) => r.partition));
       const missing = pending.filter((m) => !answered.has(m.partition));
@@ -157,6 +170,26 @@ export class FlywheelProducer {
       pending = missing;
     }
     return acknowledged;
+  }
+
+  /**
+   * A failed send leaves the idempotent producer's sequence numbers rolled back while the broker may have
+   * written the batch (the answer was lost with the connection). Reusing those numbers for new messages
+   * makes the broker take them for that batch's duplicate and acknowledge them WITHOUT writing them. As the
+   * Java client does, start over with a new producer id (a new kafkajs producer) after any failed send.
+   */
+  private replaceProducer(): void {
+    if (this.replacing || this.options.transactionalId) return;
+    const old = this.producer;
+    this.producer = this.createProducer();
+    this.connected = false;
+    this.replacing = this.producer
+      .connect()
+      .catch(() => undefined)
+      .finally(() => {
+        this.replacing = undefined;
+      });
+    old.disconnect().catch(() => undefined);
   }
 
   /** The underlying kafkajs producer, for transactions (feature-materializer) and admin-level needs. */
