@@ -6,7 +6,7 @@ const int = (min: number) => z.coerce.number().int().min(min);
 const CollectorEnv = z
   .object({
     ...httpEnv,
-    HTTP_PORT: httpEnv.HTTP_PORT.default(8090),
+    HTTP_PORT: httpEnv.HTTP_PORT.default(8080),
     ...kafkaEnv,
     ...schemaRegistryEnv,
     ...databaseEnv,

@@ -3,7 +3,7 @@ import { z } from 'zod';
 
 const FeatureMaterializerEnv = z.object({
   ...httpEnv,
-  HTTP_PORT: httpEnv.HTTP_PORT.default(8084),
+  HTTP_PORT: httpEnv.HTTP_PORT.default(8083),
   ...kafkaEnv,
   ...schemaRegistryEnv,
   ...databaseEnv,
