@@ -33,4 +33,18 @@ describe('loadConfig', () => {
     expect(message).toContain('API_TOKEN');
     expect(message).not.toContain('short-secret');
   });
+
+  it('never echoes the password of a connection string it refuses', () => {
+    const schema = z.object({ DATABASE_URL: z.string().regex(/^postgres:\/\//, 'must be a postgres:// URL') });
+    let error: unknown;
+    try {
+      loadConfig(schema, { DATABASE_URL: 'mysql://app:pw-Xy7@db.internal:3306/flywheel' });
+    } catch (e) {
+      error = e;
+    }
+    const message = (error as ConfigError).message;
+    expect(message).toContain('DATABASE_URL');
+    expect(message).toContain('mysql://app:[redacted]@db.internal:3306/flywheel');
+    expect(message).not.toContain('pw-Xy7');
+  });
 });

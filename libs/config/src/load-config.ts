@@ -20,9 +20,11 @@ export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEn
   return Object.freeze(parsed.data);
 }
 
-const SECRET_NAME = /PASSWORD|SECRET|TOKEN|KEY$/i;
+const SECRET_NAME = /PASSWORD|SECRET|TOKEN|KEY$|WEBHOOKS$/i;
+/** `scheme://user:password@host`: a connection string (DATABASE_URL ...) carries its password inline. */
+const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s:@/]*:)[^\s@/]+@/gi;
 
-/** A config error message ends up in logs; never echo a secret's value there. */
+/** A config error message ends up in logs; never echo a secret's value, nor a password inside a URL. */
 function redactIfSecret(name: string, value: string): string {
-  return SECRET_NAME.test(name) ? '[redacted]' : value;
+  return SECRET_NAME.test(name) ? '[redacted]' : value.replace(URL_PASSWORD, '$1[redacted]@');
 }

@@ -23,8 +23,9 @@ export function injectTraceHeaders(headers: IHeaders = {}, ctx: Context = contex
   return headers;
 }
 
-export function extractTraceContext(headers: IHeaders | undefined): Context {
-  return propagation.extract(context.active(), headers, getter);
+/** The context a message's headers carry, on top of `base` (a consumer passes ROOT_CONTEXT: no traceparent → a new trace). */
+export function extractTraceContext(headers: IHeaders | undefined, base: Context = context.active()): Context {
+  return propagation.extract(base, headers, getter);
 }
 
 /** Header values as strings, for logs and the DLQ envelope's readable view. */

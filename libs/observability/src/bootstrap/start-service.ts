@@ -5,7 +5,9 @@ import { Logger as NestPinoLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createLogger } from '../logging/ecs-logger';
+import { NestEcsLogger } from '../logging/nest-ecs-logger';
 import { createMetricsRegistry } from '../metrics/metrics-registry';
+import { httpTracingMiddleware } from '../tracing/http-tracing';
 import { initTracing } from '../tracing/tracing';
 
 /** What every service's config provides to the bootstrap (the rest of its config is its own business). */
@@ -43,16 +45,22 @@ export async function startService<C extends BaseServiceConfig>(
 ): Promise<{ app: INestApplication; context: ServiceContext<C> }> {
   const config = definition.loadConfig();
   const instance = config.INSTANCE_ID ?? `${definition.name}-${process.pid}`;
-  initTracing({ service: definition.name, otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+  initTracing({ service: definition.name, instance, otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
   const logger = createLogger({ service: definition.name, level: config.LOG_LEVEL, instance });
   const metrics = createMetricsRegistry(definition.name, instance);
   const context: ServiceContext<C> = { config, logger, metrics, instance };
 
   const app = await NestFactory.create(definition.module(context), {
-    bufferLogs: true,
+    // ECS from the first line: Nest's messages while it builds the app (and why it could not).
+    logger: new NestEcsLogger(logger),
     forceCloseConnections: false,
+    // Nest's default on a failing module init (Postgres down ...) is process.exit(1) with the reason in
+    // its buffered logger, never written: throw instead, so runService logs it as ECS.
+    abortOnError: false,
   });
   app.useLogger(app.get(NestPinoLogger));
+  // First middleware: the request span covers everything after it (body reading included).
+  app.use(httpTracingMiddleware());
   app.enableShutdownHooks();
   await definition.beforeListen?.(app, context);
   await app.listen(config.HTTP_PORT, config.HTTP_HOST);
@@ -62,12 +70,30 @@ export async function startService<C extends BaseServiceConfig>(
   return { app, context };
 }
 
-/** main.ts entry: start, or log why not and exit 1 (a supervisor restarts; a human reads the reason). */
+/**
+ * main.ts entry: start, or log why not and exit 1 (a supervisor restarts; a human reads the reason). Every
+ * line is ECS JSON on stdout, the failure included, so Fluent Bit ships it with the service's other logs.
+ */
 export function runService<C extends BaseServiceConfig>(definition: ServiceDefinition<C>): void {
+  const fallback = createLogger({ service: definition.name });
+  exitOnUncaughtErrors(definition.name, fallback);
   startService(definition).catch((error: unknown) => {
-    const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`${definition.name} failed to start: ${message}\n`);
-    createLogger({ service: definition.name }).fatal({ error }, `${definition.name} failed to start`);
+    fallback.fatal({ error }, `${definition.name} failed to start`);
+    process.exit(1);
+  });
+}
+
+/**
+ * Node's own report of an uncaught exception or unhandled rejection is plain text on stderr: log it as ECS
+ * instead, then exit 1 as Node would have.
+ */
+function exitOnUncaughtErrors(service: string, logger: Logger): void {
+  process.on('uncaughtException', (error) => {
+    logger.fatal({ error }, `${service}: uncaught exception; exiting`);
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (reason) => {
+    logger.fatal({ error: reason }, `${service}: unhandled promise rejection; exiting`);
     process.exit(1);
   });
 }
