@@ -24,6 +24,8 @@ export async function startBenchEnvironment() {
   return {
     brokers: kafka.bootstrapServers.split(','),
     registryUrl: registry.url,
+    /** The Postgres server, for benchmarks that need databases of their own (see databaseUrl). */
+    databaseServerUrl: postgres.serverUrl,
     stop: async () => {
       await registry.stop();
       await kafka.stop();

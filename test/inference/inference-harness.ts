@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -22,10 +22,9 @@ import {
   syntheticFraudData,
   trainFraudModel,
 } from '@flywheel/ml';
-import { databaseUrl, type ServiceProcess, startServiceProcess, waitUntil } from '@flywheel/testing';
+import { type RegistryProcess, type ServiceProcess, startRegistryProcess, waitUntil } from '@flywheel/testing';
 import * as tf from '@tensorflow/tfjs';
 import type { Consumer, Kafka } from 'kafkajs';
-import { Client } from 'pg';
 
 export const MODEL_NAME = 'payments-fraud';
 export const FEATURE_SET = 'payments-fraud';
@@ -252,24 +251,19 @@ export async function startRegistryModelSource(
     },
   });
 
-  const dbUrl = await databaseUrl(env.databaseUrl, `flywheel_test_inference_${randomBytes(4).toString('hex')}`);
-  let registry: ServiceProcess;
+  let registry: RegistryProcess;
   try {
-    registry = await startServiceProcess('registry', {
-      env: {
-        DATABASE_URL: dbUrl,
-        KAFKA_BROKERS: env.kafkaBrokers,
-        SCHEMA_REGISTRY_URL: env.schemaRegistryUrl,
-        TOPIC_PREFIX: prefix,
-        REGISTRY_KAFKA_ENABLED: 'true',
-        REGISTRY_ADMIN_TOKEN,
-        REGISTRY_PROMOTION_POLICY: 'manual',
-        LOG_LEVEL: 'warn',
-      },
+    registry = await startRegistryProcess({
+      kafkaBrokers: env.kafkaBrokers,
+      schemaRegistryUrl: env.schemaRegistryUrl,
+      databaseServerUrl: env.databaseUrl,
+      label: 'inference',
+      topicPrefix: prefix,
+      adminToken: REGISTRY_ADMIN_TOKEN,
+      policy: 'manual',
     });
   } catch (error) {
     await watcher.disconnect();
-    await dropDatabase(dbUrl);
     throw error;
   }
 
@@ -374,24 +368,10 @@ export async function startRegistryModelSource(
         proxy.closeAllConnections();
         await new Promise<void>((resolve) => proxy!.close(() => resolve()));
       }
-      await registry.stop();
+      await registry.close();
       await watcher.disconnect();
-      await dropDatabase(dbUrl);
     },
   };
-}
-
-async function dropDatabase(url: string): Promise<void> {
-  const target = new URL(url);
-  const name = target.pathname.slice(1);
-  target.pathname = '/postgres';
-  const client = new Client({ connectionString: target.toString() });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => undefined);
-  } finally {
-    await client.end();
-  }
 }
 
 /** Kafka access for a test: admin-created topics, an Avro producer and readers of whole topics. */

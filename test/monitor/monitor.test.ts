@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
   type Baseline,
   type DriftReport,
@@ -17,9 +15,10 @@ import {
 import { AvroSerde, createKafkaClient, FlywheelProducer } from '@flywheel/kafka';
 import { quantileHistogram, seededRandom } from '@flywheel/ml';
 import { type ServiceProcess, startServiceProcess, testPrefix, waitUntil } from '@flywheel/testing';
-import type { Consumer, Kafka } from 'kafkajs';
+import type { Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testEnv } from '../../libs/testing/src/test-env';
+import { collect, type RegistryStub, startRegistryStub } from './monitor-harness';
 
 const MODEL = 'payments-fraud';
 const FEATURE_SET_VERSION = '3';
@@ -43,42 +42,6 @@ function makeBaseline(): Baseline {
   };
 }
 
-/** A stand-in for the registry: serves only the version's baseline, counting requests. */
-async function startRegistryStub(
-  baseline: Baseline,
-): Promise<{ url: string; hits: () => number; close(): Promise<void> }> {
-  let hits = 0;
-  const server: Server = createServer((req, res) => {
-    if (req.method === 'GET' && req.url === `/v1/models/${MODEL}/versions/1`) {
-      hits++;
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ model_name: MODEL, version: 1, feature_set_version: FEATURE_SET_VERSION, baseline }));
-      return;
-    }
-    res.writeHead(404).end();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    hits: () => hits,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
-
-async function collect<T>(kafka: Kafka, serde: AvroSerde, topic: string): Promise<{ items: T[]; consumer: Consumer }> {
-  const items: T[] = [];
-  const consumer = kafka.consumer({ groupId: `test-reader-${randomUUID()}`, maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      items.push((await serde.decode(topic, message.value)) as T);
-    },
-  });
-  return { items, consumer };
-}
-
 describe('monitor: drift windows, calibrated trigger, retrain requests', () => {
   const env = testEnv();
   const prefix = testPrefix('monitor');
@@ -86,7 +49,7 @@ describe('monitor: drift windows, calibrated trigger, retrain requests', () => {
   const kafka = createKafkaClient({ brokers: env.kafkaBrokers.split(','), clientId: 'monitor-test' });
   let serde: AvroSerde;
   let producer: FlywheelProducer;
-  let registry: Awaited<ReturnType<typeof startRegistryStub>>;
+  let registry: RegistryStub;
   let service: ServiceProcess;
   let reports: { items: DriftReport[]; consumer: Consumer };
   let requests: { items: RetrainRequested[]; consumer: Consumer };
@@ -172,7 +135,7 @@ describe('monitor: drift windows, calibrated trigger, retrain requests', () => {
     serde = AvroSerde.connect(env.schemaRegistryUrl, schemaFor);
     producer = new FlywheelProducer(kafka, serde);
     await producer.connect();
-    registry = await startRegistryStub(baseline);
+    registry = await startRegistryStub(MODEL, { feature_set_version: FEATURE_SET_VERSION, baseline });
 
     const promoted: ModelLifecycle = {
       change_id: randomUUID(),

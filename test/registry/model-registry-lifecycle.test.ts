@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { ensureTopics, type ModelLifecycle, schemaFor, topics, withPrefix } from '@flywheel/contracts';
 import { AvroSerde, createKafkaClient, FlywheelProducer } from '@flywheel/kafka';
-import { databaseUrl, type ServiceProcess, startServiceProcess, testPrefix, waitUntil } from '@flywheel/testing';
+import {
+  databaseUrl,
+  dropDatabase,
+  type ServiceProcess,
+  startRegistryProcess,
+  testPrefix,
+  waitUntil,
+} from '@flywheel/testing';
 import type { Consumer, Kafka } from 'kafkajs';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,19 +39,19 @@ describe('model registry lifecycle on Kafka', () => {
   let dbUrl: string;
   let registry: ServiceProcess | undefined;
 
-  const registryEnv = (extra: Record<string, string> = {}) => ({
-    DATABASE_URL: dbUrl,
-    KAFKA_BROKERS: env.kafkaBrokers,
-    SCHEMA_REGISTRY_URL: env.schemaRegistryUrl,
-    TOPIC_PREFIX: prefix,
-    REGISTRY_KAFKA_ENABLED: 'true',
-    REGISTRY_ADMIN_TOKEN: ADMIN_TOKEN,
-    REGISTRY_PROMOTION_POLICY: 'automatic',
-    REGISTRY_PROMOTION_METRIC: 'auc',
-    REGISTRY_PROMOTION_MARGIN: '0.01',
-    LOG_LEVEL: 'warn',
-    ...extra,
-  });
+  /** The registry on this test's database (kept across restarts), automatic policy unless `extra` says otherwise. */
+  const startRegistry = (extra: Record<string, string> = {}) =>
+    startRegistryProcess({
+      kafkaBrokers: env.kafkaBrokers,
+      schemaRegistryUrl: env.schemaRegistryUrl,
+      databaseServerUrl: env.databaseUrl,
+      databaseUrl: dbUrl,
+      label: 'reglc',
+      topicPrefix: prefix,
+      adminToken: ADMIN_TOKEN,
+      policy: 'automatic',
+      env: { REGISTRY_PROMOTION_METRIC: 'auc', REGISTRY_PROMOTION_MARGIN: '0.01', ...extra },
+    });
 
   /** Reads the lifecycle topic from offset 0 with a fresh consumer, until its end. */
   async function readLifecycleFromStart(): Promise<ModelLifecycle[]> {
@@ -90,22 +97,14 @@ describe('model registry lifecycle on Kafka', () => {
       },
     });
     dbUrl = await databaseUrl(env.databaseUrl, `flywheel_test_reglc_${randomBytes(4).toString('hex')}`);
-    registry = await startServiceProcess('registry', { env: registryEnv() });
+    registry = await startRegistry();
   });
 
   afterAll(async () => {
     await registry?.stop();
     await watcher?.disconnect();
     await producer?.disconnect();
-    if (dbUrl) {
-      const url = new URL(dbUrl);
-      const name = url.pathname.slice(1);
-      url.pathname = '/postgres';
-      const client = new Client({ connectionString: url.toString() });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => undefined);
-      await client.end();
-    }
+    if (dbUrl) await dropDatabase(dbUrl);
   });
 
   it('sends one event per change with the full state, and the topic read from the start rebuilds Production', async () => {
@@ -257,9 +256,7 @@ describe('model registry lifecycle on Kafka', () => {
   it('keeps a committed change in the outbox across a SIGKILL and sends it exactly once after the restart (manual policy)', async () => {
     await registry?.stop();
     // The relay holds every row for 10 minutes: the change is committed, but not sent, when the process dies.
-    registry = await startServiceProcess('registry', {
-      env: registryEnv({ REGISTRY_OUTBOX_RELAY_DELAY_MS: '600000', REGISTRY_PROMOTION_POLICY: 'manual' }),
-    });
+    registry = await startRegistry({ REGISTRY_OUTBOX_RELAY_DELAY_MS: '600000', REGISTRY_PROMOTION_POLICY: 'manual' });
     const url = registry.url;
     const model = `crash-${randomBytes(3).toString('hex')}`;
     const artifact = makeArtifact('crash');
@@ -281,7 +278,7 @@ describe('model registry lifecycle on Kafka', () => {
       expect(metrics).toMatch(/flywheel_registry_models_outbox_pending\{[^}]*\} 2\n/);
 
       await registry.kill();
-      registry = await startServiceProcess('registry', { env: registryEnv({ REGISTRY_PROMOTION_POLICY: 'manual' }) });
+      registry = await startRegistry({ REGISTRY_PROMOTION_POLICY: 'manual' });
       await waitUntil(() => ofModel(model).length === 2, { message: 'both changes sent after the restart' });
       expect(ofModel(model).map((e) => [e.change, e.change_id])).toEqual([
         ['REGISTERED', pending.rows[0].change_id],

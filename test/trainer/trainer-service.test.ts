@@ -16,8 +16,10 @@ import { AvroSerde, createKafkaClient, FlywheelProducer } from '@flywheel/kafka'
 import { SYNTHETIC_FEATURES, syntheticFraudData } from '@flywheel/ml';
 import {
   databaseUrl,
+  dropDatabase,
   REPO_ROOT,
   type ServiceProcess,
+  startRegistryProcess,
   startServiceProcess,
   testPrefix,
   waitUntil,
@@ -159,17 +161,16 @@ describe('trainer on Kafka', () => {
     });
     dbUrl = await databaseUrl(env.databaseUrl, `flywheel_test_trainer_${randomBytes(4).toString('hex')}`);
     await seedFeatureStore();
-    registry = await startServiceProcess('registry', {
-      env: {
-        DATABASE_URL: dbUrl,
-        KAFKA_BROKERS: env.kafkaBrokers,
-        SCHEMA_REGISTRY_URL: env.schemaRegistryUrl,
-        TOPIC_PREFIX: prefix,
-        REGISTRY_KAFKA_ENABLED: 'true',
-        REGISTRY_ADMIN_TOKEN: ADMIN_TOKEN,
-        REGISTRY_PROMOTION_POLICY: 'automatic',
-        LOG_LEVEL: 'warn',
-      },
+    // the registry shares the test's database (the feature store's schema is seeded into it above)
+    registry = await startRegistryProcess({
+      kafkaBrokers: env.kafkaBrokers,
+      schemaRegistryUrl: env.schemaRegistryUrl,
+      databaseServerUrl: env.databaseUrl,
+      databaseUrl: dbUrl,
+      label: 'trainer',
+      topicPrefix: prefix,
+      adminToken: ADMIN_TOKEN,
+      policy: 'automatic',
     });
     trainer = await startServiceProcess('trainer', { env: trainerEnv() });
   });
@@ -179,15 +180,7 @@ describe('trainer on Kafka', () => {
     await registry?.stop();
     await watcher?.disconnect();
     await producer?.disconnect();
-    if (dbUrl) {
-      const url = new URL(dbUrl);
-      const name = url.pathname.slice(1);
-      url.pathname = '/postgres';
-      const client = new Client({ connectionString: url.toString() });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => undefined);
-      await client.end();
-    }
+    if (dbUrl) await dropDatabase(dbUrl);
   });
 
   const windowEnd = T0 + ROWS * MINUTE;

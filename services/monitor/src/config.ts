@@ -24,8 +24,10 @@ const MonitorEnv = z.object({
   CONSUMER_GROUP: z.string().min(1).default('monitor'),
   CONSUMER_FROM_BEGINNING: envBool(true),
   BATCH_MAX_ROWS: z.coerce.number().int().min(1).max(10_000).default(1_000),
-  /** Samples per drift window (tumbling, by count) of feature vectors and of scores. */
+  /** Samples per drift window (tumbling) of feature vectors and of scores: a window closes at this count … */
   DRIFT_WINDOW_SIZE: z.coerce.number().int().min(10).default(2_000),
+  /** … or when a sample arrives this many seconds (event time) after its first one; 0 = by count only. */
+  DRIFT_WINDOW_SECONDS: z.coerce.number().min(0).default(3_600),
   /**
    * Target expected number of samples between two false retrain requests on stationary data (all detectors
    * together; each gets ERT × detectors). 10M → P(false request in 100k stationary events) ≈ 1%.
@@ -33,16 +35,25 @@ const MonitorEnv = z.object({
   DRIFT_ERT_SAMPLES: z.coerce.number().min(1).default(10_000_000),
   /** Consecutive drifted windows of one detector before a request (hysteresis). */
   DRIFT_CONSECUTIVE: z.coerce.number().int().min(1).default(3),
-  /** Windows with fewer samples never count towards a request. */
+  /** Windows with fewer samples never count towards a request (time-closed windows can be smaller). */
   DRIFT_MIN_SAMPLES: z.coerce.number().int().min(1).default(500),
-  /** No second request within this long (event time) after a request. */
+  /** No second request of the same detector kind (features, score, quality) within this long (event time). */
   DRIFT_COOLDOWN_MS: z.coerce.number().int().min(0).default(3_600_000),
   /** No request within this long (event time) after the watched version was promoted. */
   DRIFT_PROMOTION_COOLDOWN_MS: z.coerce.number().int().min(0).default(900_000),
   /** Simulated windows per detector calibration (default: chosen from the target rate). */
   DRIFT_CALIBRATION_SIMULATIONS: z.coerce.number().int().min(100).optional(),
-  /** Most recent labelled predictions used for live quality (AUC, precision/recall, ECE). */
+  /**
+   * Labelled predictions per quality window: every QUALITY_WINDOW-th joined label judges the newest ones (live
+   * AUC against the Production version's holdout AUC); they are also the live quality in the reports.
+   */
   QUALITY_WINDOW: z.coerce.number().int().min(10).default(5_000),
+  /** Retrain requests on live quality loss (needs labels and the Production version's holdout auc). */
+  QUALITY_TRIGGER: envBool(true),
+  /** Tolerated live-AUC loss below the holdout AUC, before the statistical allowance. */
+  QUALITY_AUC_MARGIN: z.coerce.number().min(0).max(0.5).default(0.05),
+  /** A quality window needs this many positives and negatives to be judged. */
+  QUALITY_MIN_CLASS_SAMPLES: z.coerce.number().int().min(1).default(30),
   /** How long (event time) a prediction waits for its label, and a label for its prediction. */
   LABEL_HORIZON_MS: z.coerce
     .number()

@@ -8,12 +8,16 @@ export class MonitorMetrics {
   readonly psi: Gauge<'model' | 'version' | 'feature'>;
   /** KS distance of the newest window against the baseline, per feature (and "_score"). */
   readonly ks: Gauge<'model' | 'version' | 'feature'>;
+  /** 1 when the newest window of a feature (or "_score") was judged drifted by its calibrated detector. */
+  readonly drifted: Gauge<'model' | 'version' | 'feature'>;
   /** Live AUC over the most recent labelled predictions. */
   readonly auc: Gauge<'model' | 'version'>;
   /** Samples in the newest evaluated window / labelled window, by kind (features, scores, labelled). */
   readonly samples: Gauge<'model' | 'version' | 'kind'>;
   readonly retrainRequests: Counter<'model' | 'reason'>;
   readonly reports: Counter<'model'>;
+  /** Windows judged, by detector kind (features, score, quality). */
+  readonly windows: Counter<'model' | 'kind'>;
 
   static for(registry: Registry): MonitorMetrics {
     let metrics = MonitorMetrics.byRegistry.get(registry);
@@ -38,6 +42,12 @@ export class MonitorMetrics {
       labelNames: ['model', 'version', 'feature'],
       registers,
     });
+    this.drifted = new Gauge({
+      name: 'flywheel_monitor_drifted',
+      help: '1 when the newest window was judged drifted (calibrated threshold), else 0',
+      labelNames: ['model', 'version', 'feature'],
+      registers,
+    });
     this.auc = new Gauge({
       name: 'flywheel_monitor_auc',
       help: 'Live ROC AUC over the most recent labelled predictions',
@@ -56,11 +66,31 @@ export class MonitorMetrics {
       labelNames: ['model', 'reason'],
       registers,
     });
+    this.windows = new Counter({
+      name: 'flywheel_monitor_windows_evaluated_total',
+      help: 'Closed windows evaluated, by detector kind (features, score, quality)',
+      labelNames: ['model', 'kind'],
+      registers,
+    });
     this.reports = new Counter({
       name: 'flywheel_monitor_drift_reports_total',
       help: 'Drift reports emitted to monitor.drift.v1',
       labelNames: ['model'],
       registers,
     });
+  }
+
+  /**
+   * Retrain requests start at 0 for the watched model, so the first request is an increase (a counter that
+   * appears at 1 is invisible to increase() and alerts).
+   */
+  initialise(model: string): void {
+    for (const reason of ['DRIFT', 'QUALITY']) this.retrainRequests.inc({ model, reason }, 0);
+    this.reports.inc({ model }, 0);
+  }
+
+  /** A new Production version is watched: the previous version's gauges stop being true, so they go. */
+  forgetWatchedVersion(): void {
+    for (const gauge of [this.psi, this.ks, this.drifted, this.auc, this.samples]) gauge.reset();
   }
 }

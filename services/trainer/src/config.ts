@@ -42,6 +42,12 @@ const TrainerEnv = z.object({
     .default(30 * DAY_MS),
   /** The window ends this long before requested_at (e.g. to let labels of the newest events arrive). */
   TRAINER_WINDOW_END_OFFSET_MS: z.coerce.number().int().min(0).default(0),
+  /**
+   * What a retrain request's window ends at: `requested_at` (wall clock), or `evidence` = the end of the newest
+   * window in its evidence (event time the monitor had seen; requested_at when there is no evidence). With
+   * `evidence` a request made while the pipeline lags still trains on data that is in the offline log.
+   */
+  TRAINER_WINDOW_ANCHOR: z.enum(['requested_at', 'evidence']).default('requested_at'),
   /** Last fraction of the event-time span used as holdout. */
   TRAINER_HOLDOUT_FRACTION: z.coerce.number().gt(0).lt(1).default(0.2),
   /** Refuse below this many labelled rows (with usable features) in the window. */

@@ -1,6 +1,7 @@
 /**
- * Tail probabilities used by the drift tests: the asymptotic Kolmogorov distribution (KS p-values) and the
- * regularized upper incomplete gamma function (chi-squared p-values). Pure, no dependencies.
+ * Tail probabilities used by the drift tests: the asymptotic Kolmogorov distribution (KS p-values), the
+ * regularized upper incomplete gamma function (chi-squared p-values) and the standard normal quantile (the
+ * quality detector's threshold). Pure, no dependencies.
  */
 
 /**
@@ -91,6 +92,55 @@ export function regularizedGammaQ(a: number, x: number): number {
 export function chiSquaredSurvival(x: number, df: number): number {
   if (!(df > 0)) throw new RangeError(`degrees of freedom must be > 0, got ${df}`);
   return regularizedGammaQ(df / 2, x / 2);
+}
+
+/**
+ * Φ⁻¹(p), the standard normal quantile (scipy's `norm.ppf`): Acklam's rational approximation (relative error
+ * < 1.2e-9) refined by one Halley step on the exact CDF.
+ */
+export function normalQuantile(p: number): number {
+  if (!(p >= 0 && p <= 1)) throw new RangeError(`probability must be in [0, 1], got ${p}`);
+  if (p === 0) return Number.NEGATIVE_INFINITY;
+  if (p === 1) return Number.POSITIVE_INFINITY;
+  const a = [
+    -39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239,
+  ];
+  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
+  const c = [
+    -0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968,
+    2.938163982698783,
+  ];
+  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+  const low = 0.02425;
+  let x: number;
+  if (p < low) {
+    const q = Math.sqrt(-2 * Math.log(p));
+    x =
+      (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+      ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  } else if (p <= 1 - low) {
+    const q = p - 0.5;
+    const r = q * q;
+    x =
+      ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) /
+      (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+  } else {
+    const q = Math.sqrt(-2 * Math.log(1 - p));
+    x =
+      -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+      ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  }
+  // one Halley step on Φ(x) - p
+  const e = normalCdf(x) - p;
+  const u = e * Math.sqrt(2 * Math.PI) * Math.exp((x * x) / 2);
+  return x - u / (1 + (x * u) / 2);
+}
+
+/** Φ(x), the standard normal CDF, via erfc(z) = Q(½, z²) (the regularized gamma above, ~1e-15). */
+export function normalCdf(x: number): number {
+  if (Number.isNaN(x)) return Number.NaN;
+  const tail = 0.5 * regularizedGammaQ(0.5, (x * x) / 2); // P(Z > |x|)
+  return x < 0 ? tail : 1 - tail;
 }
 
 function clamp01(p: number): number {

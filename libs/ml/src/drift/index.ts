@@ -1,3 +1,4 @@
 export * from './distributions';
+export * from './quality';
 export * from './stats';
 export * from './trigger';

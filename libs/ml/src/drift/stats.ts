@@ -113,8 +113,10 @@ export interface KsResult {
 }
 
 /**
- * Two-sample Kolmogorov–Smirnov: D = sup |F1 - F2| over all points, p-value from the asymptotic
- * Kolmogorov distribution at sqrt(m·n/(m+n))·D (as scipy.stats.ks_2samp(method='asymp'), two-sided).
+ * Two-sample Kolmogorov–Smirnov: D = sup |F1 - F2| over all points, two-sided p-value from the limiting
+ * Kolmogorov distribution at sqrt(m·n/(m+n))·D (scipy's `kstwobign.sf`). scipy's ks_2samp(method='asymp')
+ * uses the finite-n distribution `kstwo` at n = round(m·n/(m+n)) instead: close for large samples, not equal
+ * (see test/fixtures/drift).
  */
 export function ks2Sample(a: ArrayLike<number>, b: ArrayLike<number>): KsResult {
   const x = Float64Array.from(a).sort();

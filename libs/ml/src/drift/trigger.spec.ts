@@ -7,6 +7,7 @@ import {
   DriftTrigger,
   expectedRunLength,
   seededRandom,
+  WindowCalibrations,
   type WindowStatistic,
   windowAlphaFor,
   windowStatistic,
@@ -57,7 +58,8 @@ function stream(calibration: Calibration, windows: number, seed: number, mean = 
   return { exceedances, alarms: alarmsAt.length, alarmsAt };
 }
 
-describe('calibrated drift trigger', () => {
+// calibration simulates thousands of windows: seconds of CPU, more on a busy machine
+describe('calibrated drift trigger', { timeout: 60_000 }, () => {
   it('solves the expected run length for k consecutive exceedances', () => {
     // fair coin: expected flips until two heads in a row = 6 (classic result)
     expect(expectedRunLength(0.5, 2)).toBeCloseTo(6, 12);
@@ -107,6 +109,51 @@ describe('calibrated drift trigger', () => {
       expect(alarms).toBeGreaterThan(expectedAlarms * lowerFactor);
     },
   );
+
+  it("accounts for the baseline's own sampling error: small baselines keep the configured rate", () => {
+    // 24 baselines of 2,000 training values each, windows of 500: the baseline's bin proportions are off by
+    // ±0.7% (sd), comparable to a window's own ±1.3%; judged as if they were exact, windows exceed far more
+    // often than alpha.
+    const alpha = 0.05;
+    const measure = (baselineUncertainty: boolean) => {
+      let exceed = 0;
+      let windows = 0;
+      for (let b = 0; b < 24; b++) {
+        const sample = normalSampler(500 + b);
+        const small = quantileHistogram(
+          'x',
+          Array.from({ length: 2000 }, () => sample()),
+          10,
+        );
+        const { threshold } = calibrateThreshold(small, {
+          statistic: 'psi',
+          windowSize: 500,
+          ertSamples: 500 / alpha,
+          simulations: 2000,
+          seed: b,
+          baselineUncertainty,
+        });
+        const live = normalSampler(900 + b);
+        for (let w = 0; w < 60; w++) {
+          const counts = binCounts(
+            small.bin_edges,
+            Array.from({ length: 500 }, () => live()),
+          );
+          if (windowStatistic('psi', small.counts, counts) > threshold) exceed++;
+          windows++;
+        }
+      }
+      return exceed / windows;
+    };
+    const exact = measure(false);
+    const uncertain = measure(true);
+    expect(exact).toBeGreaterThan(alpha * 2);
+    expect(uncertain).toBeGreaterThan(alpha * 0.5);
+    expect(uncertain).toBeLessThan(alpha * 1.5);
+    console.info(
+      `[trigger] stationary exceedance rate, alpha ${alpha}: exact baseline ${exact}, with uncertainty ${uncertain}`,
+    );
+  }, 60_000);
 
   it('detects a shifted distribution within a bounded number of windows', () => {
     const windowSize = 200;
@@ -174,5 +221,51 @@ describe('calibrated drift trigger', () => {
       expect(t.observe(window(11, { a: 1 }))).toEqual({ fired: false, reason: 'cooldown' });
       expect(t.observe(window(12, { a: 1 })).fired).toBe(true);
     });
+
+    it("judges a 'below' reading (a quality metric) as drifted when it falls under its threshold", () => {
+      const t = new DriftTrigger({ consecutive: 1, minSamples: 1, cooldownMs: 0 });
+      const auc = (value: number) => ({
+        start: 0,
+        end: 1,
+        samples: 100,
+        readings: [
+          { detector: 'auc', feature: null, statistic: 'auc', value, threshold: 0.8, direction: 'below' as const },
+        ],
+      });
+      expect(t.observe(auc(0.85)).fired).toBe(false);
+      expect(t.observe(auc(Number.NaN)).fired).toBe(false);
+      expect(t.observe(auc(0.7)).fired).toBe(true);
+    });
+  });
+
+  describe('WindowCalibrations (windows closed by time hold fewer samples)', () => {
+    const calibrations = new WindowCalibrations(baseline, {
+      statistic: 'psi',
+      windowSize: 2000,
+      minSamples: 300,
+      ertSamples: 1_000_000,
+      consecutive: 2,
+      simulations: 4000,
+    });
+
+    it('calibrates sizes windowSize, /2, /4 … down to minSamples and judges a window by the largest size ≤ its count', () => {
+      expect(calibrations.sizes).toEqual([2000, 1000, 500, 300]);
+      expect(calibrations.for(2000)?.windowSize).toBe(2000);
+      expect(calibrations.for(1999)?.windowSize).toBe(1000);
+      expect(calibrations.for(700)?.windowSize).toBe(500);
+      expect(calibrations.for(300)?.windowSize).toBe(300);
+      expect(calibrations.for(299)).toBeUndefined();
+    }, 30_000);
+
+    it('smaller windows get higher thresholds and the same false-alarm budget per sample', () => {
+      const [full, half, quarter, smallest] = calibrations.sizes.map((m) => calibrations.for(m) as Calibration);
+      expect(full.threshold).toBeLessThan(half.threshold);
+      expect(half.threshold).toBeLessThan(quarter.threshold);
+      expect(quarter.threshold).toBeLessThan(smallest.threshold);
+      // expected run length in samples = the configured ERT for every size
+      for (const c of [full, half, quarter, smallest]) {
+        expect(expectedRunLength(c.windowAlpha, 2) * c.windowSize).toBeCloseTo(1_000_000, -1);
+      }
+    }, 30_000);
   });
 });

@@ -14,9 +14,17 @@
  *   threshold to the (1 - p) quantile of the simulated null distribution.
  *
  * Because both statistics depend on the window only through its bin counts, the null distribution is the
- * exact one for the binned data (whatever the shape of the values inside a bin); the only approximation is
- * the baseline's own sampling error. Several detectors watched together (one per feature + the score) raise
- * the family's false-alarm rate; give each `ertSamples × detectors` to keep the family's (Bonferroni).
+ * exact one for the binned data (whatever the shape of the values inside a bin) — given the true bin
+ * proportions. The baseline only estimates them: its counts come from a finite training set, and every live
+ * window is compared with that one estimate, so its sampling error adds to the window's. Drawing the windows
+ * from the baseline proportions as if they were exact under-states the null spread (measured: a baseline of
+ * 20,000 rows and windows of 2,000 exceeded a 3% threshold in 5–10% of stationary windows, ~10× the false
+ * alarms with k = 3). So by default each simulated window first draws plausible true proportions
+ * p* ~ Dirichlet(baseline counts + ½) (the Jeffreys posterior) and then the window from Multinomial(n, p*):
+ * the posterior-predictive null of "live data and baseline come from the same distribution".
+ *
+ * Several detectors watched together (one per feature + the score) raise the family's false-alarm rate; give
+ * each `ertSamples × detectors` to keep the family's (Bonferroni).
  */
 import type { Histogram } from '@flywheel/contracts';
 import { ksFromCounts, PSI_EPSILON, psiFromCounts, validateHistogram } from './stats';
@@ -33,6 +41,11 @@ export interface CalibrationOptions {
   /** Simulated null windows. Default max(2000, 50 / p), at most 200 000. */
   simulations?: number;
   seed?: number;
+  /**
+   * Account for the baseline's own sampling error (module doc). Default true; false treats the baseline
+   * proportions as exact (right only for a baseline far larger than the window).
+   */
+  baselineUncertainty?: boolean;
 }
 
 export interface Calibration {
@@ -113,6 +126,37 @@ export function sampleWindowCounts(counts: ArrayLike<number>, n: number, random:
   return out;
 }
 
+/** Proportions drawn from Dirichlet(counts + prior), by normalised Gamma(counts_i + prior, 1) draws. */
+export function sampleDirichlet(counts: ArrayLike<number>, prior: number, random: () => number): number[] {
+  const out = new Array<number>(counts.length);
+  let total = 0;
+  for (let i = 0; i < counts.length; i++) {
+    out[i] = sampleGamma(counts[i] + prior, random);
+    total += out[i];
+  }
+  for (let i = 0; i < out.length; i++) out[i] /= total;
+  return out;
+}
+
+/** Gamma(shape, 1) by Marsaglia & Tsang (2000); shape < 1 via Gamma(shape + 1)·U^(1/shape). */
+export function sampleGamma(shape: number, random: () => number): number {
+  if (!(shape > 0)) throw new RangeError(`gamma shape must be > 0, got ${shape}`);
+  if (shape < 1) return sampleGamma(shape + 1, random) * (1 - random()) ** (1 / shape);
+  const d = shape - 1 / 3;
+  const c = 1 / Math.sqrt(9 * d);
+  for (;;) {
+    let x: number;
+    let v: number;
+    do {
+      x = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+      v = 1 + c * x;
+    } while (v <= 0);
+    v = v * v * v;
+    const u = 1 - random();
+    if (Math.log(u) < 0.5 * x * x + d - d * v + d * Math.log(v)) return d * v;
+  }
+}
+
 /** Sets a detector's threshold for its target false-alarm rate by simulating null windows (see the module doc). */
 export function calibrateThreshold(baseline: Histogram, options: CalibrationOptions): Calibration {
   validateHistogram(baseline);
@@ -123,9 +167,11 @@ export function calibrateThreshold(baseline: Histogram, options: CalibrationOpti
   const windowAlpha = windowAlphaFor(options.ertSamples / options.windowSize, k);
   const simulations = options.simulations ?? Math.min(200_000, Math.max(2000, Math.ceil(50 / windowAlpha)));
   const random = seededRandom(options.seed ?? 1);
+  const uncertain = options.baselineUncertainty ?? true;
   const values = new Float64Array(simulations);
   for (let i = 0; i < simulations; i++) {
-    const counts = sampleWindowCounts(baseline.counts, options.windowSize, random);
+    const proportions = uncertain ? sampleDirichlet(baseline.counts, 0.5, random) : baseline.counts;
+    const counts = sampleWindowCounts(proportions, options.windowSize, random);
     values[i] = windowStatistic(options.statistic, baseline.counts, counts);
   }
   values.sort();
@@ -145,13 +191,71 @@ export function calibrateThreshold(baseline: Histogram, options: CalibrationOpti
   };
 }
 
-/** One detector's verdict on one window. A window drifts when value > threshold. */
+/**
+ * A detector's calibrations for windows of varying size: a window limited by time closes with fewer samples
+ * than `windowSize`. Thresholds are calibrated lazily for windowSize, windowSize/2, windowSize/4, … and
+ * `minSamples`; a window of n samples uses the largest calibrated size ≤ n. That threshold is the one for
+ * fewer samples (a wider null distribution) and a smaller per-window alpha (each window of size m gets
+ * windowAlphaFor(ertSamples / m, k), so windows of any size spend the same false-alarm budget per sample):
+ * both make it higher than one calibrated at n exactly, so rounding only lowers the false-alarm rate.
+ */
+export class WindowCalibrations {
+  readonly sizes: number[];
+  private readonly cache = new Map<number, Calibration>();
+
+  constructor(
+    private readonly baseline: Histogram,
+    private readonly options: CalibrationOptions & { minSamples: number },
+  ) {
+    const sizes: number[] = [];
+    for (let m = options.windowSize; m >= options.minSamples && m >= 1; m = Math.floor(m / 2)) sizes.push(m);
+    if (options.minSamples < options.windowSize && sizes[sizes.length - 1] !== options.minSamples) {
+      sizes.push(Math.max(1, options.minSamples));
+    }
+    this.sizes = sizes;
+  }
+
+  /** The calibration of a full window (calibrated at once, so start-up logs and metrics can show it). */
+  get full(): Calibration {
+    return this.at(this.options.windowSize);
+  }
+
+  /** The calibration to judge a window of `samples` samples; undefined below minSamples (never judged). */
+  for(samples: number): Calibration | undefined {
+    const size = this.sizes.find((m) => m <= samples);
+    return size === undefined ? undefined : this.at(size);
+  }
+
+  private at(size: number): Calibration {
+    let calibration = this.cache.get(size);
+    if (!calibration) {
+      calibration = calibrateThreshold(this.baseline, {
+        ...this.options,
+        windowSize: size,
+        seed: (this.options.seed ?? 1) + size,
+      });
+      this.cache.set(size, calibration);
+    }
+    return calibration;
+  }
+}
+
+/**
+ * One detector's verdict on one window. A window drifts when value > threshold, or value < threshold for
+ * `direction: 'below'` (a quality metric that should stay high).
+ */
 export interface DetectorReading {
   detector: string;
   feature: string | null;
   statistic: string;
   value: number;
   threshold: number;
+  direction?: 'above' | 'below';
+}
+
+/** Whether a reading counts as drifted (NaN never does). */
+export function isDrifted(reading: DetectorReading): boolean {
+  return reading.direction === 'below' ? reading.value < reading.threshold : reading.value > reading.threshold;
 }
 
 export interface TriggerOptions {
@@ -159,7 +263,10 @@ export interface TriggerOptions {
   consecutive: number;
   /** Windows with fewer samples than this are reported but never count towards (or against) a trigger. */
   minSamples: number;
-  /** After firing (or `reset`, e.g. on a promotion), ignore windows ending before now + cooldownMs. */
+  /**
+   * After firing (or `reset`, e.g. on a promotion), ignore windows ending before then + cooldownMs. Times are
+   * the windows' own (event time): the trigger never reads a clock.
+   */
   cooldownMs: number;
 }
 
@@ -196,8 +303,8 @@ export class DriftTrigger {
   }
 
   /**
-   * Starts a cooldown from `now` and forgets runs (after a request, or when a new version is promoted);
-   * `cooldownMs` overrides the configured one (e.g. a different quiet period after a promotion).
+   * Starts a cooldown from `now` (event time) and forgets runs (after a request, or when a new version is
+   * promoted); `cooldownMs` overrides the configured one (e.g. a different quiet period after a promotion).
    */
   reset(now: number, cooldownMs = this.options.cooldownMs): void {
     this.runs.clear();
@@ -217,7 +324,7 @@ export class DriftTrigger {
     }
     const evidence: TriggerEvidence[] = [];
     for (const r of window.readings) {
-      if (!(r.value > r.threshold)) {
+      if (!isDrifted(r)) {
         this.runs.delete(r.detector);
         continue;
       }

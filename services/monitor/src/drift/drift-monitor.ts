@@ -9,14 +9,13 @@ import type {
   Label,
   Prediction,
   Quality,
+  RetrainReason,
   RetrainRequested,
   ScoreDrift,
 } from '@flywheel/contracts';
 import {
   auc,
   binCounts,
-  type Calibration,
-  calibrateThreshold,
   chiSquaredIndependence,
   type DetectorReading,
   DriftTrigger,
@@ -25,25 +24,38 @@ import {
   ksAgainstHistogram,
   precisionRecallAt,
   psiFromCounts,
+  qualityThreshold,
+  WindowCalibrations,
+  windowAlphaFor,
   windowStatistic,
 } from '@flywheel/ml';
+import { type ClosedWindow, EventTimeWindow } from './event-time-window';
+import { LabelJoin, type LabelledSample, NewestSamples } from './label-join';
 
 export interface DriftMonitorOptions {
   modelName: string;
-  /** Samples per window (tumbling, by count), for feature vectors and scores alike. */
+  /** Samples per window (feature vectors, scores): a window closes when it holds this many … */
   windowSize: number;
+  /** … or when a sample arrives this long (event time) after the window's first one; 0 = by count only. */
+  windowSpanMs: number;
   /** Expected samples between false retrain requests on stationary data, for the whole family of detectors. */
   ertSamples: number;
   /** Consecutive drifted windows of one detector before a request (hysteresis). */
   consecutive: number;
-  /** Windows with fewer samples never count towards a request (all count windows are full; a guard). */
+  /** Windows with fewer samples are reported but never count towards a request. */
   minSamples: number;
-  /** No second request within this long (event time) after a request or a promotion. */
+  /** After a request, no further request of the same detector kind for this long (event time). */
   cooldownMs: number;
   /** No request within this long (event time) after the watched version's promotion. */
   promotionCooldownMs: number;
-  /** Labelled predictions kept for live quality (the most recent ones). */
+  /** Labelled predictions per quality window (the newest ones are also the live quality of the reports). */
   qualityWindow: number;
+  /** Judge live quality (AUC from labels) against the Production version's holdout AUC (default true). */
+  qualityTrigger?: boolean;
+  /** Tolerated live-AUC loss below the Production version's holdout AUC (before the statistical allowance). */
+  qualityMargin: number;
+  /** A quality window with fewer positives or negatives than this is reported but never judged. */
+  qualityMinClassSamples: number;
   /** A prediction waits this long (event time) for its label, and a label for its prediction. */
   labelHorizonMs: number;
   /** Upper bound on predictions/labels waiting to be joined (oldest dropped first). */
@@ -53,60 +65,74 @@ export interface DriftMonitorOptions {
   simulations?: number;
 }
 
-/** The Production version being watched, with one calibrated detector per feature and one for the score. */
+/** What the registry says about the version to watch. */
+export interface VersionToWatch {
+  version: number;
+  featureSetVersion: string;
+  baseline: Baseline;
+  /** Holdout metrics of the version (models.trained.v1 `metrics`); `auc` enables the quality detector. */
+  metrics?: Record<string, number>;
+}
+
+/** The Production version being watched, with its calibrated detectors. */
 export interface WatchedVersion {
   version: number;
   featureSetVersion: string;
   baseline: Baseline;
   /** PSI detectors per feature. */
-  features: { histogram: Histogram; calibration: Calibration }[];
+  features: { histogram: Histogram; calibrations: WindowCalibrations }[];
   /** Grouped-KS detector on the score. */
-  score: { histogram: Histogram; calibration: Calibration };
+  score: { histogram: Histogram; calibrations: WindowCalibrations };
+  /** Live AUC against this holdout AUC; null when the version has none (quality detector off). */
+  quality: { holdoutAuc: number; windowAlpha: number } | null;
 }
 
-interface WindowBuffer {
-  values: Float64Array[];
-  count: number;
-  start: number;
-  end: number;
-}
-
-interface JoinedPrediction {
-  score: number;
-  threshold: number;
-  eventTime: number;
-}
+/**
+ * Detector kinds, each with its own hysteresis and cooldown: input drift (a PSI detector per feature), output
+ * drift (KS on the score) and quality (live AUC from labels). A request of one kind never silences another
+ * kind, so evidence that arrives a window later from another view of the same change is not lost.
+ */
+export type DetectorKind = 'features' | 'score' | 'quality';
+const KINDS: DetectorKind[] = ['features', 'score', 'quality'];
 
 export interface Evaluation {
   report: DriftReport;
   retrain: RetrainRequested | null;
 }
 
-export const SCORE_DETECTOR = 'score';
-
 /**
  * The monitor's state machine, without Kafka: windows of live feature values and scores for the Production
- * version, drift statistics against its baseline, label join for live quality, and the calibrated trigger.
+ * version, drift statistics against its baseline, the label join for live quality, and the calibrated trigger.
  *
  * Join choice: predictions do not carry features, so feature vectors are windowed on their own, keeping only
  * those whose feature_set_version is the watched version's (what that version scores); scores come from
  * predictions of the watched version. Labels join predictions by event_id within `labelHorizonMs`.
+ *
+ * Time is event time throughout (windows, cooldowns, the label horizon): the same input gives the same
+ * requests whether it is read live, replayed, or caught up after an outage. Wall-clock time appears only as
+ * the emitted events' own timestamps (requested_at, emitted_at).
  */
 export class DriftMonitor {
   private watched?: WatchedVersion;
-  private trigger: DriftTrigger;
-  private featureWindow?: WindowBuffer;
-  private scoreWindow?: WindowBuffer;
-  private lastScoreDrift?: { drift: ScoreDrift; samples: number };
-  private readonly predictions = new Map<string, JoinedPrediction>();
-  private readonly pendingLabels = new Map<string, { isFraud: boolean; eventTime: number }>();
-  private readonly labelled: { score: number; label: boolean; threshold: number }[] = [];
-  private newestEventTime = 0;
+  private triggers: Record<DetectorKind, DriftTrigger>;
+  private featureWindow?: EventTimeWindow;
+  private scoreWindow?: EventTimeWindow;
+  private lastScoreDrift?: ScoreDrift;
+  private joins: LabelJoin;
+  private readonly labelled: NewestSamples;
+  private labelledSinceEvaluation = 0;
+  private newestEventTime = Number.NEGATIVE_INFINITY;
+  /** Set by watch() when no event has been seen yet: the promotion cooldown starts at the first one. */
+  private promotionCooldownPending = false;
   private current?: DriftReport;
-  readonly counters = { vectorsSkipped: 0, predictionsSkipped: 0, labelsJoined: 0, joinsExpired: 0 };
+  readonly counters = { vectorsSkipped: 0, predictionsSkipped: 0 };
+  /** Closed windows per detector kind (a quality window: QUALITY_WINDOW newly joined labels). */
+  readonly windowsEvaluated: Record<DetectorKind, number> = { features: 0, score: 0, quality: 0 };
 
   constructor(private readonly options: DriftMonitorOptions) {
-    this.trigger = this.newTrigger();
+    this.triggers = this.newTriggers();
+    this.joins = this.newJoin();
+    this.labelled = new NewestSamples(options.qualityWindow);
   }
 
   get version(): WatchedVersion | undefined {
@@ -117,75 +143,88 @@ export class DriftMonitor {
     return this.current;
   }
 
-  get windowFill(): { features: number; scores: number; labelled: number } {
-    return {
-      features: this.featureWindow?.count ?? 0,
-      scores: this.scoreWindow?.count ?? 0,
-      labelled: this.labelled.length,
-    };
+  get joinCounters(): { joined: number; expired: number } {
+    return this.joins.counters;
   }
 
   /**
-   * Starts watching a (newly promoted) version: calibrates one detector per baseline feature plus the score,
-   * each for ertSamples × detectors (so the family's false-alarm rate is the configured one), resets windows
-   * and starts the post-promotion cooldown from `promotedAt` (the lifecycle event's time, so a restart
-   * does not restart it).
+   * Starts watching a (newly promoted) version: one detector per baseline feature, one on the score and, when
+   * the version has a holdout AUC, one on live quality, each calibrated for ertSamples × detectors (so the
+   * family's false-alarm rate is the configured one); resets windows and triggers.
+   *
+   * The post-promotion cooldown is placed on the event-time axis: it starts at the newest event time the
+   * monitor has seen (its event-time "now"), or at the first event read when none has been (start-up).
    */
-  watch(version: number, featureSetVersion: string, baseline: Baseline, promotedAt: number): WatchedVersion {
-    const detectors = baseline.features.length + 1;
-    const calibrate = (histogram: Histogram, statistic: 'psi' | 'ks', i: number) =>
-      calibrateThreshold(histogram, {
+  watch(target: VersionToWatch): WatchedVersion {
+    const { baseline } = target;
+    const holdoutAuc = target.metrics?.auc;
+    const withQuality =
+      this.options.qualityTrigger !== false &&
+      holdoutAuc !== undefined &&
+      Number.isFinite(holdoutAuc) &&
+      holdoutAuc > 0.5;
+    const detectors = baseline.features.length + 1 + (withQuality ? 1 : 0);
+    const ertSamples = this.options.ertSamples * detectors;
+    const seed = this.options.calibrationSeed ?? 17;
+    const calibrations = (histogram: Histogram, statistic: 'psi' | 'ks', i: number) =>
+      new WindowCalibrations(histogram, {
         statistic,
         windowSize: this.options.windowSize,
-        ertSamples: this.options.ertSamples * detectors,
+        minSamples: this.options.minSamples,
+        ertSamples,
         consecutive: this.options.consecutive,
-        seed: (this.options.calibrationSeed ?? 17) + i,
+        seed: seed + i,
         simulations: this.options.simulations,
       });
     this.watched = {
-      version,
-      featureSetVersion,
+      version: target.version,
+      featureSetVersion: target.featureSetVersion,
       baseline,
-      features: baseline.features.map((h, i) => ({ histogram: h, calibration: calibrate(h, 'psi', i) })),
-      score: { histogram: baseline.score, calibration: calibrate(baseline.score, 'ks', detectors) },
+      features: baseline.features.map((h, i) => ({ histogram: h, calibrations: calibrations(h, 'psi', i) })),
+      score: { histogram: baseline.score, calibrations: calibrations(baseline.score, 'ks', detectors) },
+      quality: withQuality
+        ? {
+            holdoutAuc,
+            windowAlpha: windowAlphaFor(ertSamples / this.options.qualityWindow, this.options.consecutive),
+          }
+        : null,
     };
-    this.featureWindow = undefined;
-    this.scoreWindow = undefined;
+    // calibrate full windows now: start-up pays for it once, and the thresholds can be logged
+    for (const f of this.watched.features) void f.calibrations.full;
+    void this.watched.score.calibrations.full;
+    const width = this.watched.features.length;
+    this.featureWindow = new EventTimeWindow(width, this.options.windowSize, this.options.windowSpanMs);
+    this.scoreWindow = new EventTimeWindow(1, this.options.windowSize, this.options.windowSpanMs);
     this.lastScoreDrift = undefined;
-    this.labelled.length = 0;
+    this.labelled.clear();
+    this.labelledSinceEvaluation = 0;
     this.current = undefined;
-    this.trigger = this.newTrigger();
-    this.trigger.reset(promotedAt, this.options.promotionCooldownMs);
+    this.triggers = this.newTriggers();
+    if (Number.isFinite(this.newestEventTime)) this.startPromotionCooldown(this.newestEventTime);
+    else this.promotionCooldownPending = true;
     return this.watched;
   }
 
-  /** Adds feature vectors; returns an evaluation per completed feature window. */
+  /** Adds feature vectors; returns an evaluation (report, maybe a request) per closed feature window. */
   addVectors(vectors: FeatureVector[]): Evaluation[] {
     const w = this.watched;
     const out: Evaluation[] = [];
-    if (!w) {
+    if (!w || !this.featureWindow) {
       this.counters.vectorsSkipped += vectors.length;
       return out;
     }
+    const row = new Float64Array(w.features.length);
     for (const v of vectors) {
       if (v.feature_set_version !== w.featureSetVersion) {
         this.counters.vectorsSkipped++;
         continue;
       }
       this.observeTime(v.event_time);
-      if (!this.featureWindow) this.featureWindow = this.newBuffer(w.features.length, v.event_time);
-      const buffer = this.featureWindow;
       for (let f = 0; f < w.features.length; f++) {
         const value = v.features[w.features[f].histogram.name];
-        buffer.values[f][buffer.count] = value === undefined ? Number.NaN : value;
+        row[f] = value === undefined ? Number.NaN : value;
       }
-      buffer.count++;
-      buffer.end = Math.max(buffer.end, v.event_time);
-      buffer.start = Math.min(buffer.start, v.event_time);
-      if (buffer.count === this.options.windowSize) {
-        this.featureWindow = undefined;
-        out.push(this.evaluateFeatures(w, buffer));
-      }
+      for (const closed of this.featureWindow.add(v.event_time, row)) out.push(this.evaluateFeatures(w, closed));
     }
     return out;
   }
@@ -193,67 +232,62 @@ export class DriftMonitor {
   /** Adds predictions: scores of the watched version go to the score window; all wait for their label. */
   addPredictions(predictions: Prediction[]): Evaluation[] {
     const out: Evaluation[] = [];
+    const row = new Float64Array(1);
     for (const p of predictions) {
       this.observeTime(p.event_time);
       const w = this.watched;
-      if (!w || p.model_name !== this.options.modelName || p.model_version !== w.version) {
+      if (!w || !this.scoreWindow || p.model_name !== this.options.modelName || p.model_version !== w.version) {
         this.counters.predictionsSkipped++;
         continue;
       }
-      const pending = this.pendingLabels.get(p.event_id);
-      if (pending) {
-        this.pendingLabels.delete(p.event_id);
-        this.addLabelled(p.score, pending.isFraud, p.threshold);
-      } else {
-        this.remember(this.predictions, p.event_id, {
-          score: p.score,
-          threshold: p.threshold,
-          eventTime: p.event_time,
-        });
-      }
-      if (!this.scoreWindow) this.scoreWindow = this.newBuffer(1, p.event_time);
-      const buffer = this.scoreWindow;
-      buffer.values[0][buffer.count++] = p.score;
-      buffer.end = Math.max(buffer.end, p.event_time);
-      buffer.start = Math.min(buffer.start, p.event_time);
-      if (buffer.count === this.options.windowSize) {
-        this.scoreWindow = undefined;
-        const evaluation = this.evaluateScore(w, buffer);
+      const joined = this.joins.addPrediction(p.event_id, {
+        score: p.score,
+        threshold: p.threshold,
+        eventTime: p.event_time,
+        version: p.model_version,
+      });
+      if (joined) this.addLabelled(w, joined, out);
+      row[0] = p.score;
+      for (const closed of this.scoreWindow.add(p.event_time, row)) {
+        const evaluation = this.evaluateScore(w, closed);
         if (evaluation) out.push(evaluation);
       }
     }
     return out;
   }
 
-  addLabels(labels: Label[]): void {
+  /** Adds labels; returns an evaluation per quality window whose detector fired. */
+  addLabels(labels: Label[]): Evaluation[] {
+    const out: Evaluation[] = [];
+    const w = this.watched;
     for (const l of labels) {
-      const p = this.predictions.get(l.event_id);
-      if (p) {
-        this.predictions.delete(l.event_id);
-        this.addLabelled(p.score, l.is_fraud, p.threshold);
-      } else {
-        this.remember(this.pendingLabels, l.event_id, { isFraud: l.is_fraud, eventTime: l.label_time });
-      }
+      const joined = this.joins.addLabel(l.event_id, l.is_fraud, l.label_time);
+      if (joined && w) this.addLabelled(w, joined, out);
     }
-    this.expire();
+    this.joins.expire(this.newestEventTime);
+    return out;
   }
 
-  private evaluateFeatures(w: WatchedVersion, buffer: WindowBuffer): Evaluation {
+  private evaluateFeatures(w: WatchedVersion, window: ClosedWindow): Evaluation {
+    this.windowsEvaluated.features++;
     const readings: DetectorReading[] = [];
-    const features: FeatureDrift[] = w.features.map(({ histogram, calibration }, f) => {
-      const values = buffer.values[f].subarray(0, buffer.count);
+    const features: FeatureDrift[] = w.features.map(({ histogram, calibrations }, f) => {
+      const values = window.columns[f];
       const counts = binCounts(histogram.bin_edges, values);
       const psi = psiFromCounts(histogram.counts, counts);
-      const present = Array.from(values).filter((x) => !Number.isNaN(x));
+      const present = values.filter((x) => !Number.isNaN(x));
       const ks = present.length > 0 ? ksAgainstHistogram(histogram, present) : null;
       const chi2 = chiSquaredIndependence([histogram.counts, counts]).statistic;
-      readings.push({
-        detector: `psi:${histogram.name}`,
-        feature: histogram.name,
-        statistic: 'psi',
-        value: psi,
-        threshold: calibration.threshold,
-      });
+      const calibration = calibrations.for(window.count);
+      if (calibration) {
+        readings.push({
+          detector: `psi:${histogram.name}`,
+          feature: histogram.name,
+          statistic: 'psi',
+          value: psi,
+          threshold: calibration.threshold,
+        });
+      }
       return {
         feature: histogram.name,
         psi,
@@ -261,27 +295,28 @@ export class DriftMonitor {
         ks_p_value: ks?.pValue ?? null,
         chi2,
         js: jensenShannonDistance(histogram.counts, counts),
-        drifted: psi > calibration.threshold,
+        drifted: calibration !== undefined && psi > calibration.threshold,
       };
     });
-    const score = this.scoreDrift(w);
     const report: DriftReport = {
       report_id: randomUUID(),
       model_name: this.options.modelName,
       model_version: w.version,
-      window: { start: buffer.start, end: buffer.end, samples: buffer.count },
+      window: { start: window.start, end: window.end, samples: window.count },
       features,
-      score,
+      score: this.scoreDrift(w),
       quality: this.quality(),
       emitted_at: Date.now(),
     };
     this.current = report;
-    return { report, retrain: this.decide(w, buffer, readings) };
+    return { report, retrain: this.decide('features', w, window, readings) };
   }
 
-  private evaluateScore(w: WatchedVersion, buffer: WindowBuffer): Evaluation | null {
-    const scores = buffer.values[0].subarray(0, buffer.count);
-    const { histogram, calibration } = w.score;
+  private evaluateScore(w: WatchedVersion, window: ClosedWindow): Evaluation | null {
+    this.windowsEvaluated.score++;
+    const scores = window.columns[0];
+    const { histogram, calibrations } = w.score;
+    const calibration = calibrations.for(window.count);
     const counts = binCounts(histogram.bin_edges, scores);
     const grouped = windowStatistic('ks', histogram.counts, counts);
     const ks = ksAgainstHistogram(histogram, scores);
@@ -289,36 +324,94 @@ export class DriftMonitor {
       psi: psiFromCounts(histogram.counts, counts),
       ks_statistic: ks.statistic,
       ks_p_value: ks.pValue,
-      drifted: grouped > calibration.threshold,
+      drifted: calibration !== undefined && grouped > calibration.threshold,
     };
-    this.lastScoreDrift = { drift, samples: buffer.count };
-    const retrain = this.decide(w, buffer, [
-      { detector: 'ks:score', feature: null, statistic: 'ks', value: grouped, threshold: calibration.threshold },
-    ]);
-    if (!retrain) return null;
+    this.lastScoreDrift = drift;
+    const readings: DetectorReading[] = calibration
+      ? [{ detector: 'ks:score', feature: null, statistic: 'ks', value: grouped, threshold: calibration.threshold }]
+      : [];
+    const retrain = this.decide('score', w, window, readings);
+    return retrain ? { report: this.reportWith(w, window, { score: drift }), retrain } : null;
+  }
+
+  /** Every qualityWindow-th labelled sample closes a quality window (the newest qualityWindow samples). */
+  private addLabelled(w: WatchedVersion, sample: LabelledSample, out: Evaluation[]): void {
+    if (sample.version !== w.version) return;
+    this.labelled.add(sample);
+    if (++this.labelledSinceEvaluation < this.options.qualityWindow) return;
+    this.labelledSinceEvaluation = 0;
+    this.windowsEvaluated.quality++;
+    const quality = this.quality();
+    let start = Number.POSITIVE_INFINITY;
+    let end = Number.NEGATIVE_INFINITY;
+    for (const s of this.labelled.values()) {
+      if (s.eventTime < start) start = s.eventTime;
+      if (s.eventTime > end) end = s.eventTime;
+    }
+    const positives = quality?.positives ?? 0;
+    const negatives = this.labelled.length - positives;
+    const judged =
+      w.quality !== null &&
+      quality?.auc != null &&
+      Math.min(positives, negatives) >= this.options.qualityMinClassSamples;
+    const readings: DetectorReading[] = [];
+    if (judged && w.quality && quality?.auc != null) {
+      readings.push({
+        detector: 'auc:quality',
+        feature: null,
+        statistic: 'auc',
+        value: quality.auc,
+        threshold: qualityThreshold({
+          holdoutAuc: w.quality.holdoutAuc,
+          margin: this.options.qualityMargin,
+          windowAlpha: w.quality.windowAlpha,
+          positives,
+          negatives,
+        }),
+        direction: 'below',
+      });
+    }
+    const window: ClosedWindow = {
+      columns: [],
+      // a window without enough of both classes is never judged (the trigger's minimum-sample guard)
+      count: judged ? this.labelled.length : 0,
+      start,
+      end,
+      closedBy: 'count',
+    };
+    const retrain = this.decide('quality', w, window, readings);
+    if (retrain) {
+      out.push({
+        report: this.reportWith(w, { ...window, count: this.labelled.length }, {}),
+        retrain,
+      });
+    }
+  }
+
+  /** A report for a score or quality window that fired (the newest feature report with this window's data). */
+  private reportWith(w: WatchedVersion, window: ClosedWindow, over: Partial<DriftReport>): DriftReport {
     const report: DriftReport = {
-      ...(this.current ?? {
-        report_id: randomUUID(),
-        model_name: this.options.modelName,
-        model_version: w.version,
-        features: [],
-        quality: this.quality(),
-      }),
+      model_name: this.options.modelName,
+      model_version: w.version,
+      features: [],
+      ...this.current,
+      score: this.scoreDrift(w),
+      quality: this.quality(),
+      ...over,
       report_id: randomUUID(),
-      window: { start: buffer.start, end: buffer.end, samples: buffer.count },
-      score: drift,
+      window: { start: window.start, end: window.end, samples: window.count },
       emitted_at: Date.now(),
     };
     this.current = report;
-    return { report, retrain };
+    return report;
   }
 
-  /** The newest complete score window's drift, else the current partial one's (reported, never triggering). */
+  /** The newest closed score window's drift, else the open one's (reported, never triggering). */
   private scoreDrift(w: WatchedVersion): ScoreDrift {
-    if (this.lastScoreDrift) return this.lastScoreDrift.drift;
-    const partial = this.scoreWindow;
-    if (!partial || partial.count === 0) return { psi: 0, ks_statistic: 0, ks_p_value: null, drifted: false };
-    const scores = partial.values[0].subarray(0, partial.count);
+    if (this.lastScoreDrift) return this.lastScoreDrift;
+    const partial = this.scoreWindow?.peek();
+    if (!partial) return { psi: 0, ks_statistic: 0, ks_p_value: null, drifted: false };
+    const scores = partial.columns[0].subarray(0, partial.count);
     const ks = ksAgainstHistogram(w.score.histogram, scores);
     return {
       psi: psiFromCounts(w.score.histogram.counts, binCounts(w.score.histogram.bin_edges, scores)),
@@ -331,9 +424,10 @@ export class DriftMonitor {
   private quality(): Quality | null {
     const n = this.labelled.length;
     if (n === 0) return null;
-    const scores = this.labelled.map((x) => x.score);
-    const labels = this.labelled.map((x) => x.label);
-    const threshold = this.labelled[n - 1].threshold;
+    const samples = this.labelled.values();
+    const scores = samples.map((x) => x.score);
+    const labels = samples.map((x) => x.label);
+    const threshold = this.labelled.newest?.threshold ?? 0.5;
     const pr = precisionRecallAt(scores, labels, threshold);
     return {
       auc: auc(scores, labels),
@@ -345,8 +439,18 @@ export class DriftMonitor {
     };
   }
 
-  private decide(w: WatchedVersion, buffer: WindowBuffer, readings: DetectorReading[]): RetrainRequested | null {
-    const decision = this.trigger.observe({ start: buffer.start, end: buffer.end, samples: buffer.count, readings });
+  private decide(
+    kind: DetectorKind,
+    w: WatchedVersion,
+    window: ClosedWindow,
+    readings: DetectorReading[],
+  ): RetrainRequested | null {
+    const decision = this.triggers[kind].observe({
+      start: window.start,
+      end: window.end,
+      samples: window.count,
+      readings,
+    });
     if (!decision.fired) return null;
     const evidence: Evidence[] = decision.evidence.map((e) => ({
       detector: e.detector,
@@ -358,63 +462,41 @@ export class DriftMonitor {
       window_end: e.window_end,
       samples: e.samples * e.run,
     }));
+    const reason: RetrainReason = kind === 'quality' ? 'QUALITY' : 'DRIFT';
     return {
       request_id: randomUUID(),
       model_name: this.options.modelName,
       model_version: w.version,
       requested_at: Date.now(),
       requested_by: 'monitor',
-      reason: 'DRIFT',
+      reason,
       evidence,
     };
   }
 
-  private addLabelled(score: number, label: boolean, threshold: number): void {
-    this.counters.labelsJoined++;
-    this.labelled.push({ score, label, threshold });
-    if (this.labelled.length > this.options.qualityWindow)
-      this.labelled.splice(0, this.labelled.length - this.options.qualityWindow);
-  }
-
-  private remember<V extends { eventTime: number }>(map: Map<string, V>, key: string, value: V): void {
-    map.set(key, value);
-    while (map.size > this.options.maxPendingJoins) {
-      const oldest = map.keys().next().value as string;
-      map.delete(oldest);
-      this.counters.joinsExpired++;
-    }
-  }
-
-  /** Drops joins older than the horizon (maps iterate in insertion order, roughly event-time order). */
-  private expire(): void {
-    const limit = this.newestEventTime - this.options.labelHorizonMs;
-    for (const map of [this.predictions, this.pendingLabels] as Map<string, { eventTime: number }>[]) {
-      for (const [key, value] of map) {
-        if (value.eventTime >= limit) break;
-        map.delete(key);
-        this.counters.joinsExpired++;
-      }
-    }
-  }
-
   private observeTime(t: number): void {
+    if (this.promotionCooldownPending) {
+      this.promotionCooldownPending = false;
+      this.startPromotionCooldown(t);
+    }
     if (t > this.newestEventTime) this.newestEventTime = t;
   }
 
-  private newBuffer(columns: number, t: number): WindowBuffer {
-    return {
-      values: Array.from({ length: columns }, () => new Float64Array(this.options.windowSize)),
-      count: 0,
-      start: t,
-      end: t,
-    };
+  private startPromotionCooldown(at: number): void {
+    for (const kind of KINDS) this.triggers[kind].reset(at, this.options.promotionCooldownMs);
   }
 
-  private newTrigger(): DriftTrigger {
-    return new DriftTrigger({
-      consecutive: this.options.consecutive,
-      minSamples: this.options.minSamples,
-      cooldownMs: this.options.cooldownMs,
-    });
+  private newTriggers(): Record<DetectorKind, DriftTrigger> {
+    const make = () =>
+      new DriftTrigger({
+        consecutive: this.options.consecutive,
+        minSamples: this.options.minSamples,
+        cooldownMs: this.options.cooldownMs,
+      });
+    return { features: make(), score: make(), quality: make() };
+  }
+
+  private newJoin(): LabelJoin {
+    return new LabelJoin({ horizonMs: this.options.labelHorizonMs, maxPending: this.options.maxPendingJoins });
   }
 }

@@ -20,6 +20,6 @@ export class MonitorHandler {
 
   @EventPattern(topics.labels, { batch: true })
   async labels(@Payload() messages: DecodedMessage<Label>[]): Promise<void> {
-    this.monitor.onLabels(messages.map((m) => m.value));
+    await this.monitor.onLabels(messages.map((m) => m.value));
   }
 }

@@ -6,14 +6,13 @@ import {
   type Prediction,
   topics,
 } from '@flywheel/contracts';
-import { AvroSerde, FlywheelProducer, KAFKA_CLIENT, TopicNames } from '@flywheel/kafka';
+import { AvroSerde, FlywheelProducer, KAFKA_CLIENT, LifecycleFollower, TopicNames } from '@flywheel/kafka';
 import { HealthService, METRICS_REGISTRY, ROOT_LOGGER } from '@flywheel/observability';
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { MonitorConfig } from '../config';
-import { LifecycleFollower } from '../lifecycle/lifecycle.follower';
 import { RegistryClient } from '../lifecycle/registry.client';
 import { MonitorMetrics } from '../monitor.metrics';
 import { MONITOR_CONFIG } from '../tokens';
@@ -29,6 +28,7 @@ export class MonitorService implements OnApplicationShutdown {
   private follower?: LifecycleFollower;
   private applying: Promise<void> = Promise.resolve();
   private watchedLabel?: { model: string; version: string };
+  private readonly windowsCounted = { features: 0, score: 0, quality: 0 };
 
   constructor(
     @Inject(MONITOR_CONFIG) private readonly config: MonitorConfig,
@@ -42,6 +42,7 @@ export class MonitorService implements OnApplicationShutdown {
   ) {
     this.logger = logger.child({ component: 'monitor' });
     this.metrics = MonitorMetrics.for(registry);
+    this.metrics.initialise(config.MODEL_NAME);
     this.registry = new RegistryClient({
       baseUrl: config.REGISTRY_URL,
       token: config.REGISTRY_TOKEN,
@@ -50,12 +51,16 @@ export class MonitorService implements OnApplicationShutdown {
     this.monitor = new DriftMonitor({
       modelName: config.MODEL_NAME,
       windowSize: config.DRIFT_WINDOW_SIZE,
+      windowSpanMs: config.DRIFT_WINDOW_SECONDS * 1000,
       ertSamples: config.DRIFT_ERT_SAMPLES,
       consecutive: config.DRIFT_CONSECUTIVE,
       minSamples: config.DRIFT_MIN_SAMPLES,
       cooldownMs: config.DRIFT_COOLDOWN_MS,
       promotionCooldownMs: config.DRIFT_PROMOTION_COOLDOWN_MS,
       qualityWindow: config.QUALITY_WINDOW,
+      qualityTrigger: config.QUALITY_TRIGGER,
+      qualityMargin: config.QUALITY_AUC_MARGIN,
+      qualityMinClassSamples: config.QUALITY_MIN_CLASS_SAMPLES,
       labelHorizonMs: config.LABEL_HORIZON_MS,
       maxPendingJoins: config.MAX_PENDING_JOINS,
       simulations: config.DRIFT_CALIBRATION_SIMULATIONS,
@@ -97,8 +102,18 @@ export class MonitorService implements OnApplicationShutdown {
     await this.publish(this.monitor.addPredictions(predictions));
   }
 
-  onLabels(labels: Label[]): void {
-    this.monitor.addLabels(labels);
+  async onLabels(labels: Label[]): Promise<void> {
+    await this.publish(this.monitor.addLabels(labels));
+  }
+
+  /** Brings the windows counter up to the monitor's totals (they only grow). */
+  private countWindows(): void {
+    const model = this.config.MODEL_NAME;
+    for (const kind of ['features', 'score', 'quality'] as const) {
+      const delta = this.monitor.windowsEvaluated[kind] - this.windowsCounted[kind];
+      if (delta > 0) this.metrics.windows.inc({ model, kind }, delta);
+      this.windowsCounted[kind] = this.monitor.windowsEvaluated[kind];
+    }
   }
 
   get report(): DriftReport | undefined {
@@ -112,20 +127,27 @@ export class MonitorService implements OnApplicationShutdown {
     const log = this.logger.child({ 'model.name': event.model_name, 'model.version': production.version });
     for (let attempt = 1; ; attempt++) {
       try {
-        const baseline = await this.registry.baseline(event.model_name, production.version);
+        const { baseline, metrics } = await this.registry.version(event.model_name, production.version);
         const started = Date.now();
-        const watched = this.monitor.watch(
-          production.version,
-          production.feature_set_version,
+        const watched = this.monitor.watch({
+          version: production.version,
+          featureSetVersion: production.feature_set_version,
           baseline,
-          event.changed_at,
-        );
+          metrics,
+        });
+        if (this.watchedLabel) this.metrics.forgetWatchedVersion();
         this.watchedLabel = { model: event.model_name, version: String(production.version) };
         log.info(
           {
-            features: watched.features.map((f) => ({ name: f.histogram.name, psi_threshold: f.calibration.threshold })),
-            score_ks_threshold: watched.score.calibration.threshold,
-            window_alpha: watched.score.calibration.windowAlpha,
+            features: watched.features.map((f) => ({
+              name: f.histogram.name,
+              psi_threshold: f.calibrations.full.threshold,
+            })),
+            score_ks_threshold: watched.score.calibrations.full.threshold,
+            window_alpha: watched.score.calibrations.full.windowAlpha,
+            quality:
+              watched.quality ??
+              (this.config.QUALITY_TRIGGER ? 'off: the version has no holdout auc' : 'off: QUALITY_TRIGGER=false'),
             calibration_ms: Date.now() - started,
           },
           'watching the Production version: detectors calibrated',
@@ -144,6 +166,7 @@ export class MonitorService implements OnApplicationShutdown {
 
   /** Produces each evaluation's retrain request and report, acknowledged before the batch is committed. */
   private async publish(evaluations: Evaluation[]): Promise<void> {
+    this.countWindows();
     const model = this.config.MODEL_NAME;
     for (const { report, retrain } of evaluations) {
       this.updateGauges(report);
@@ -156,8 +179,13 @@ export class MonitorService implements OnApplicationShutdown {
         );
         this.metrics.retrainRequests.inc({ model, reason: retrain.reason });
         this.logger.warn(
-          { request_id: retrain.request_id, 'model.version': retrain.model_version, evidence: retrain.evidence },
-          'sustained drift: retrain requested',
+          {
+            request_id: retrain.request_id,
+            reason: retrain.reason,
+            'model.version': retrain.model_version,
+            evidence: retrain.evidence,
+          },
+          'sustained drift or quality loss: retrain requested',
         );
       }
       await this.producer.send(
@@ -174,9 +202,11 @@ export class MonitorService implements OnApplicationShutdown {
     for (const f of report.features) {
       this.metrics.psi.set({ ...labels, feature: f.feature }, f.psi);
       this.metrics.ks.set({ ...labels, feature: f.feature }, f.ks_statistic);
+      this.metrics.drifted.set({ ...labels, feature: f.feature }, f.drifted ? 1 : 0);
     }
     this.metrics.psi.set({ ...labels, feature: '_score' }, report.score.psi);
     this.metrics.ks.set({ ...labels, feature: '_score' }, report.score.ks_statistic);
+    this.metrics.drifted.set({ ...labels, feature: '_score' }, report.score.drifted ? 1 : 0);
     if (report.quality?.auc != null) this.metrics.auc.set(labels, report.quality.auc);
     if (report.features.length > 0) this.metrics.samples.set({ ...labels, kind: 'features' }, report.window.samples);
     this.metrics.samples.set({ ...labels, kind: 'labelled' }, report.quality?.labelled_samples ?? 0);

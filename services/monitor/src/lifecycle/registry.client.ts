@@ -14,11 +14,18 @@ export class RegistryError extends Error {
   }
 }
 
-/** Reads a model version's baseline histograms: `GET /v1/models/{name}/versions/{v}` → `baseline`. */
+/** What the monitor needs of a version: its baseline histograms and its holdout metrics. */
+export interface VersionFacts {
+  baseline: Baseline;
+  /** Holdout metrics recorded at training (e.g. auc); empty when the registry has none. */
+  metrics: Record<string, number>;
+}
+
+/** Reads a model version's baseline and metrics: `GET /v1/models/{name}/versions/{v}`. */
 export class RegistryClient {
   constructor(private readonly options: RegistryClientOptions) {}
 
-  async baseline(model: string, version: number): Promise<Baseline> {
+  async version(model: string, version: number): Promise<VersionFacts> {
     const path = `/v1/models/${encodeURIComponent(model)}/versions/${version}`;
     const url = `${this.options.baseUrl.replace(/\/$/, '')}${path}`;
     const headers: Record<string, string> = { accept: 'application/json' };
@@ -32,7 +39,7 @@ export class RegistryClient {
       });
     }
     if (!response.ok) throw new RegistryError(`registry answered ${response.status} to GET ${path}`);
-    const body = (await response.json()) as { baseline?: Baseline };
+    const body = (await response.json()) as { baseline?: Baseline; metrics?: Record<string, unknown> };
     const baseline = body.baseline;
     if (!baseline || !Array.isArray(baseline.features) || !baseline.score) {
       throw new RegistryError(`registry answered GET ${path} without a baseline`);
@@ -46,6 +53,10 @@ export class RegistryClient {
     };
     baseline.features.forEach(check);
     check(baseline.score);
-    return baseline;
+    // only finite numbers: a malformed metric must not switch the quality detector on with garbage
+    const metrics = Object.fromEntries(
+      Object.entries(body.metrics ?? {}).filter((e): e is [string, number] => Number.isFinite(e[1])),
+    );
+    return { baseline, metrics };
   }
 }

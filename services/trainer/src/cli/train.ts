@@ -41,7 +41,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const config = loadTrainerConfig();
-  const logger = createLogger({ service: 'trainer-cli', level: config.LOG_LEVEL });
+  const logger = createLogger({ service: 'trainer-cli', level: config.LOG_LEVEL, destination: process.stderr });
   const defaults = windowFor(config, Date.now());
   const to = time('to') ?? defaults.to;
   const from = time('from') ?? to - config.TRAINER_WINDOW_MS;
@@ -89,7 +89,8 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    process.stderr.write(`train failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    // ECS like the rest of its logs (a Kubernetes Job's output is shipped with the services' logs).
+    createLogger({ service: 'trainer-cli', destination: process.stderr }).fatal({ error }, 'train failed');
     process.exit(1);
   },
 );

@@ -5,7 +5,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { TrainerConfig } from '../config';
 import { TRAINER, TRAINER_CONFIG } from '../tokens';
-import { windowFor } from './settings';
+import { windowForRequest } from './settings';
 import { runIdFor, type Trainer } from './trainer';
 
 const REMEMBERED_REQUESTS = 10_000;
@@ -41,10 +41,17 @@ export class RetrainService {
       });
       return;
     }
-    const { from, to } = windowFor(this.config, request.requested_at);
+    const { from, to } = windowForRequest(this.config, request);
     const runId = runIdFor(request.request_id);
     this.logger.info(
-      { request_id: request.request_id, model: request.model_name, reason: request.reason, run_id: runId, from, to },
+      {
+        request_id: request.request_id,
+        'model.name': request.model_name,
+        reason: request.reason,
+        run_id: runId,
+        from,
+        to,
+      },
       'retrain requested',
     );
     const result = await this.trainer.run({

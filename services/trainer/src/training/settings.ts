@@ -1,3 +1,4 @@
+import type { RetrainRequested } from '@flywheel/contracts';
 import type { TrainerConfig } from '../config';
 import type { TrainerSettings } from './trainer';
 
@@ -24,4 +25,19 @@ export function settingsFrom(config: TrainerConfig): TrainerSettings {
 export function windowFor(config: TrainerConfig, requestedAt: number): { from: number; to: number } {
   const to = requestedAt - config.TRAINER_WINDOW_END_OFFSET_MS;
   return { from: to - config.TRAINER_WINDOW_MS, to };
+}
+
+/**
+ * The training window of a retrain request: as windowFor, ending at requested_at, or with
+ * TRAINER_WINDOW_ANCHOR=evidence at the end of the newest evidence window (never after requested_at).
+ */
+export function windowForRequest(
+  config: TrainerConfig,
+  request: Pick<RetrainRequested, 'requested_at' | 'evidence'>,
+): { from: number; to: number } {
+  if (config.TRAINER_WINDOW_ANCHOR === 'evidence' && request.evidence.length > 0) {
+    const seen = Math.max(...request.evidence.map((e) => e.window_end));
+    return windowFor(config, Math.min(request.requested_at, seen));
+  }
+  return windowFor(config, request.requested_at);
 }

@@ -1,3 +1,4 @@
+import { trainRefusalReasons } from '@flywheel/contracts';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /** flywheel_trainer_* metrics; one set per registry (the CLI and the service each have their own). */
@@ -10,7 +11,7 @@ export class TrainerMetrics {
   /** Rows of the last run, by set = window | train | holdout | dropped. */
   readonly rows: Gauge<'set'>;
   /** Holdout metrics of the last trained run, for the candidate and the Production model. */
-  readonly holdout: Gauge<'model' | 'metric'>;
+  readonly holdout: Gauge<'role' | 'metric'>;
   readonly lastSuccess: Gauge;
 
   static for(registry: Registry): TrainerMetrics {
@@ -44,8 +45,8 @@ export class TrainerMetrics {
     });
     this.holdout = new Gauge({
       name: 'flywheel_trainer_holdout_metric',
-      help: 'Holdout metrics of the last trained run (model = candidate | production)',
-      labelNames: ['model', 'metric'],
+      help: 'Holdout metrics of the last trained run (role = candidate | production)',
+      labelNames: ['role', 'metric'],
       registers: [registry],
     });
     this.lastSuccess = new Gauge({
@@ -53,5 +54,9 @@ export class TrainerMetrics {
       help: 'When the last run published a trained model',
       registers: [registry],
     });
+    // Every outcome starts at 0, so the first run of each kind is an increase for rate() and alerts.
+    this.runs.inc({ outcome: 'trained', reason: 'none' }, 0);
+    this.runs.inc({ outcome: 'failed', reason: 'error' }, 0);
+    for (const reason of Object.values(trainRefusalReasons)) this.runs.inc({ outcome: 'refused', reason }, 0);
   }
 }

@@ -122,7 +122,7 @@ describe('Trainer', () => {
     expect(e.run_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     const text = await metricsRegistry.metrics();
     expect(text).toContain('flywheel_trainer_runs_total{outcome="trained",reason="none"} 1');
-    expect(text).toMatch(/flywheel_trainer_holdout_metric\{model="candidate",metric="auc"\} 0\.\d+/);
+    expect(text).toMatch(/flywheel_trainer_holdout_metric\{role="candidate",metric="auc"\} 0\.\d+/);
   });
 
   it('refuses too few rows and single-class labels, saying why', async () => {

@@ -100,7 +100,7 @@ export class Trainer {
       metrics.lastSuccess.set(this.now() / 1000);
       logger.info(
         {
-          model: request.modelName,
+          'model.name': request.modelName,
           run_id: request.runId,
           request_id: request.requestId,
           sha256: event.artifact_sha256,
@@ -121,7 +121,7 @@ export class Trainer {
       metrics.runs.inc({ outcome: 'refused', reason: error.code });
       metrics.duration.observe({ outcome: 'refused' }, seconds());
       logger.warn(
-        { model: request.modelName, request_id: request.requestId, reason_code: error.code, rows: error.rows },
+        { 'model.name': request.modelName, request_id: request.requestId, reason_code: error.code, rows: error.rows },
         `training refused: ${error.message}`,
       );
       return {
@@ -263,14 +263,14 @@ export class Trainer {
     }
     const candidate = { ...evaluate(scores, holdoutLabels, settings.threshold), ...counts };
     for (const [metric, value] of Object.entries(evaluate(scores, holdoutLabels, settings.threshold))) {
-      metrics.holdout.set({ model: 'candidate', metric }, value);
+      metrics.holdout.set({ role: 'candidate', metric }, value);
     }
 
     const production = await this.registryProduction(request.modelName);
     const productionMetrics = production ? await this.evaluateProduction(production, split.holdout) : null;
     if (productionMetrics) {
       for (const key of ['auc', 'log_loss', 'precision', 'recall'] as const) {
-        metrics.holdout.set({ model: 'production', metric: key }, productionMetrics[key]);
+        metrics.holdout.set({ role: 'production', metric: key }, productionMetrics[key]);
       }
     }
 
