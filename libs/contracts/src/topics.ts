@@ -30,6 +30,7 @@ export const topics = {
   featureVectors: 'features.vectors.v1',
   predictions: 'predictions.v1',
   predictionsShadow: 'predictions.shadow.v1',
+  predictionsBatch: 'predictions.batch.v1',
   modelsLifecycle: 'models.lifecycle.v1',
   modelsTrained: 'models.trained.v1',
   modelsRetrainRequested: 'models.retrain-requested.v1',
@@ -60,6 +61,7 @@ export type Participant =
   | 'monitor'
   | 'trainer'
   | 'dead-letter-alerter'
+  | 'batch-scorer'
   | 'label-feed'
   | 'operator';
 
@@ -185,6 +187,18 @@ const base: { readonly [K in TopicKey]: BaseSpec } = {
     producers: ['stream-inference'],
     consumers: ['monitor'],
     description: 'Scores of a shadow model on the same events (same record as predictions.v1); never acted on.',
+  },
+  predictionsBatch: {
+    valueSchema: 'prediction.avsc',
+    valueRecord: 'io.flywheel.inference.Prediction',
+    key: 'entity (account_id)',
+    partitions: DATA_PARTITIONS,
+    cleanupPolicy: 'delete',
+    retentionMs: 7 * DAY_MS,
+    producers: ['batch-scorer'],
+    consumers: [],
+    description:
+      'Scores of the offline feature log by a batch run (score-batch --to-topic; same record as predictions.v1). Kept apart from predictions.v1 so a backfill never enters the live drift window.',
   },
   modelsLifecycle: {
     valueSchema: 'model-lifecycle.avsc',

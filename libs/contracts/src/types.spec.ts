@@ -110,6 +110,7 @@ const samples: { [T in TopicName]: TopicValueMap[T] } = {
   },
   'predictions.v1': prediction,
   'predictions.shadow.v1': { ...prediction, model_version: 4, instance: 'stream-inference-1' },
+  'predictions.batch.v1': { ...prediction, instance: 'batch-scorer:run-1:0/1' },
   'models.lifecycle.v1': {
     change_id: '5d2c3b4a-8e7f-4a6b-9c1d-2e3f4a5b6c7d',
     model_name: 'payments-fraud',

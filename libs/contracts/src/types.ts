@@ -397,6 +397,7 @@ export interface TopicValueMap {
   [topics.featureVectors]: FeatureVector;
   [topics.predictions]: Prediction;
   [topics.predictionsShadow]: Prediction;
+  [topics.predictionsBatch]: Prediction;
   [topics.modelsLifecycle]: ModelLifecycle;
   [topics.modelsTrained]: ModelTrained;
   [topics.modelsRetrainRequested]: RetrainRequested;

@@ -68,8 +68,30 @@ export function vectorizeInto(
   for (let j = 0; j < k; j++) {
     const value = features[names[j]];
     if (typeof value !== 'number' || !Number.isFinite(value)) throw vectorError(features, names);
-    out[base + j] = (value - spec.means[j]) / spec.stds[j];
+    out[base + j] = standardized(value, spec, j);
   }
+}
+
+/**
+ * vectorizeInto() for a row whose raw values already stand in the spec's feature order (a column store,
+ * the batch scorer's reads): same standardisation, no object per row. Returns false, leaving the row
+ * unusable, when a value is missing (NaN) or not finite.
+ */
+export function standardizeInto(values: ArrayLike<number>, spec: FeatureSpec, out: Float32Array, row: number): boolean {
+  const k = spec.feature_names.length;
+  if (values.length !== k) throw new Error(`row has ${values.length} values, the feature spec ${k}`);
+  const base = row * k;
+  for (let j = 0; j < k; j++) {
+    const value = values[j];
+    if (!Number.isFinite(value)) return false;
+    out[base + j] = standardized(value, spec, j);
+  }
+  return true;
+}
+
+/** THE standardisation (training fits means/stds, every serving mode applies them here). */
+function standardized(value: number, spec: FeatureSpec, j: number): number {
+  return (value - spec.means[j]) / spec.stds[j];
 }
 
 /** Rows → one [n, k] float32 matrix (row-major), standardised. Throws FeatureVectorError on the first bad row. */

@@ -17,6 +17,7 @@ export {
   FeatureVectorError,
   fitFeatureSpec,
   invalidFeatures,
+  standardizeInto,
   toTensor,
   validateFeatureSpec,
   vectorize,
@@ -33,5 +34,7 @@ export {
   type TrainOptions,
   trainFraudModel,
 } from './model';
+export { type LoadedModelVersion, loadModelVersion } from './model-version';
+export { type ModelVersionRef, RegistryClient, type RegistryClientOptions, RegistryError } from './registry-client';
 export { decide, Scorer, type Thresholds } from './scorer';
 export { SYNTHETIC_FEATURES, type SyntheticRow, syntheticFraudData } from './synthetic';

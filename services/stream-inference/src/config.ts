@@ -36,6 +36,8 @@ const StreamInferenceEnv = z.object({
   BATCH_MAX_ROWS: z.coerce.number().int().min(1).max(4096).default(256),
   /** Longest a fetch waits for rows before a smaller batch is scored (latency vs batch size). */
   BATCH_MAX_WAIT_MS: z.coerce.number().int().min(0).max(10_000).default(50),
+  /** How long a silent (crashed) instance keeps its partitions before the group hands them to another one. */
+  CONSUMER_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(30_000),
   /** Partitions scored concurrently by one instance (≤ cores helps only with a native backend). */
   PARTITIONS_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   PRODUCE_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),

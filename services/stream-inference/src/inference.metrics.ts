@@ -1,5 +1,9 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
+/** Why a model version was refused (the `reason` label of flywheel_inference_model_load_failures_total). */
+export const MODEL_LOAD_FAILURE_REASONS = ['registry-lookup', 'download', 'sha256-mismatch', 'format', 'load'] as const;
+export type ModelLoadFailureReason = (typeof MODEL_LOAD_FAILURE_REASONS)[number];
+
 /** stream-inference's own metrics (Kafka consumed/produced/lag/DLQ come from libs/kafka). */
 export class InferenceMetrics {
   private static readonly byRegistry = new WeakMap<Registry, InferenceMetrics>();
@@ -9,6 +13,8 @@ export class InferenceMetrics {
   readonly batchSize: Histogram<'mode'>;
   /** Wall time of vectorise + one tensor + predict for a micro-batch. */
   readonly predictDuration: Histogram<'mode' | 'backend'>;
+  /** Distribution of the scores, per model and mode (the model dashboard's score panel). */
+  readonly scores: Histogram<'model' | 'mode'>;
   /** event_time → prediction acknowledged by Kafka. */
   readonly endToEndLatency: Histogram;
   /** 1 for the version in use per role (serving, shadow); the old series is removed on a swap. */
@@ -51,6 +57,13 @@ export class InferenceMetrics {
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
       registers,
     });
+    this.scores = new Histogram({
+      name: 'flywheel_inference_score',
+      help: 'Scores produced (0..1, dimensionless), per model and mode',
+      labelNames: ['model', 'mode'],
+      buckets: [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99],
+      registers,
+    });
     this.endToEndLatency = new Histogram({
       name: 'flywheel_inference_end_to_end_latency_seconds',
       help: 'From the event_time of a vector to its prediction being acknowledged by Kafka',
@@ -90,5 +103,14 @@ export class InferenceMetrics {
       help: 'Shadow batches that failed to score or produce (never fails the serving batch)',
       registers,
     });
+  }
+
+  /**
+   * Counters of rare events start at 0 for the served model, so the first load failure or swap is an
+   * increase (a series that appears at 1 is invisible to increase() and to alerts built on it).
+   */
+  initialise(model: string): void {
+    for (const reason of MODEL_LOAD_FAILURE_REASONS) this.loadFailures.inc({ model, reason }, 0);
+    for (const role of ['serving', 'shadow']) this.swaps.inc({ model, role }, 0);
   }
 }

@@ -31,6 +31,7 @@ async function startScoring(app: INestApplication, context: ServiceContext<Strea
         maxBatchSize: config.BATCH_MAX_ROWS,
         maxWaitTimeInMs: config.BATCH_MAX_WAIT_MS,
         partitionsConsumedConcurrently: config.PARTITIONS_CONCURRENCY,
+        sessionTimeoutMs: config.CONSUMER_SESSION_TIMEOUT_MS,
       });
       watchIdle(transport.unwrap<BatchConsumer>(), InferenceMetrics.for(context.metrics));
       logger.info({ group: config.CONSUMER_GROUP }, 'scoring features.vectors.v1');

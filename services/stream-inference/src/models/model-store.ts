@@ -1,19 +1,12 @@
-import { ArtifactIntegrityError, loadBundle, Scorer } from '@flywheel/ml';
+import { ArtifactIntegrityError, type LoadedModelVersion, loadModelVersion } from '@flywheel/ml';
 import type { Logger } from 'pino';
-import type { InferenceMetrics } from '../inference.metrics';
+import type { InferenceMetrics, ModelLoadFailureReason } from '../inference.metrics';
 import type { ModelVersionRef, RegistryClient } from './registry.client';
 
 export type ModelRole = 'serving' | 'shadow';
 
 /** A loaded, verified, warmed-up model version. Immutable; replaced as a whole on a swap. */
-export interface ServingModel {
-  name: string;
-  version: number;
-  sha256: string;
-  featureSetVersion: string;
-  threshold: number;
-  reviewThreshold: number | null;
-  scorer: Scorer;
+export interface ServingModel extends LoadedModelVersion {
   loadedAt: number;
 }
 
@@ -70,7 +63,7 @@ export class ModelStore {
   }
 
   /** Counts a version that could not even be resolved (registry lookup failed) as a load failure. */
-  refuse(role: ModelRole, model: string, version: number, reason: string, error: unknown): void {
+  refuse(role: ModelRole, model: string, version: number, reason: ModelLoadFailureReason, error: unknown): void {
     this.options.metrics.loadFailures.inc({ model, reason });
     this.options.logger.error(
       { error, 'model.name': model, 'model.version': version, role, reason },
@@ -141,31 +134,7 @@ export class ModelStore {
   }
 
   private async load(ref: ModelVersionRef): Promise<ServingModel> {
-    const bytes = await this.options.registry.fetchArtifact(ref);
-    const bundle = await loadBundle(bytes, ref.artifact_sha256);
-    const scorer = Scorer.fromBundle(bundle);
-    if (bundle.metadata.feature_set_version !== ref.feature_set_version) {
-      scorer.dispose();
-      throw new Error(
-        `artifact says feature set ${bundle.metadata.feature_set_version}, the registry says ${ref.feature_set_version}`,
-      );
-    }
-    try {
-      scorer.warmUp();
-    } catch (error) {
-      scorer.dispose();
-      throw error;
-    }
-    return {
-      name: ref.model_name,
-      version: ref.version,
-      sha256: ref.artifact_sha256.toLowerCase(),
-      featureSetVersion: bundle.metadata.feature_set_version,
-      threshold: bundle.metadata.threshold,
-      reviewThreshold: bundle.metadata.review_threshold ?? null,
-      scorer,
-      loadedAt: Date.now(),
-    };
+    return { ...(await loadModelVersion(this.options.registry, ref)), loadedAt: Date.now() };
   }
 
   private retire(role: ModelRole, old: ServingModel): void {
@@ -180,7 +149,7 @@ export class ModelStore {
   }
 }
 
-function reasonOf(error: unknown): string {
+function reasonOf(error: unknown): ModelLoadFailureReason {
   if (error instanceof ArtifactIntegrityError) return 'sha256-mismatch';
   const name = error instanceof Error ? error.name : '';
   if (name === 'RegistryError') return 'download';

@@ -1,5 +1,5 @@
 import { type ModelLifecycle, topics } from '@flywheel/contracts';
-import { AvroSerde, KAFKA_CLIENT, TopicNames } from '@flywheel/kafka';
+import { AvroSerde, KAFKA_CLIENT, LifecycleFollower, TopicNames } from '@flywheel/kafka';
 import type { BackendInfo } from '@flywheel/ml';
 import { HealthService, METRICS_REGISTRY, ROOT_LOGGER } from '@flywheel/observability';
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
@@ -9,7 +9,6 @@ import type { Registry } from 'prom-client';
 import type { StreamInferenceConfig } from '../config';
 import { InferenceMetrics } from '../inference.metrics';
 import { INFERENCE_CONFIG, ML_BACKEND } from '../tokens';
-import { LifecycleFollower } from './lifecycle.follower';
 import { type ModelRole, ModelStore, type ServingModel } from './model-store';
 import { type Target, targetsFrom } from './model-targets';
 import { type ModelVersionRef, RegistryClient } from './registry.client';
@@ -41,9 +40,11 @@ export class ModelsService implements OnApplicationShutdown {
       token: config.REGISTRY_TOKEN,
       timeoutMs: config.ARTIFACT_FETCH_TIMEOUT_MS,
     });
+    const inferenceMetrics = InferenceMetrics.for(metrics);
+    inferenceMetrics.initialise(config.MODEL_NAME);
     this.store = new ModelStore({
       registry: this.registry,
-      metrics: InferenceMetrics.for(metrics),
+      metrics: inferenceMetrics,
       logger: this.logger,
       backend: backend.name,
     });

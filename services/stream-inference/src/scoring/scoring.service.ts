@@ -139,6 +139,8 @@ export class ScoringService {
     if (predictions.length > 0) {
       this.metrics.batchSize.observe({ mode }, predictions.length);
       this.metrics.rowsScored.inc({ model: model.name, mode }, predictions.length);
+      const scoreHistogram = this.metrics.scores.labels({ model: model.name, mode });
+      for (const p of predictions) scoreHistogram.observe(p.score);
     }
     return { predictions, indexes, refused };
   }
@@ -163,7 +165,13 @@ export class ScoringService {
       const batchId = `${this.instance}:${++this.sequence}`;
       await this.producer.send(
         this.topicNames.of(topics.predictions),
-        result.predictions.map((p) => ({ key: p.entity, value: p, headers: { [BATCH_HEADER]: batchId } })),
+        // Each prediction continues its feature vector's trace: the last hop of the event's trace.
+        result.predictions.map((p, i) => ({
+          key: p.entity,
+          value: p,
+          headers: { [BATCH_HEADER]: batchId },
+          traceContext: messages[result.indexes[i]].traceContext,
+        })),
         { timeoutMs: this.config.PRODUCE_TIMEOUT_MS },
       );
       const acked = Date.now();
