@@ -1,4 +1,5 @@
 export { BatchConsumer, type BatchConsumerOptions, type TopicRoute } from './consumer/batch-consumer';
+export { CrashRestarter } from './consumer/crash-restarter';
 export type { BatchHandler, BatchOutcome, DecodedMessage, RejectedMessage } from './consumer/decoded-message';
 export {
   PatternSubscription,
@@ -17,6 +18,8 @@ export {
   UnknownSchemaError,
 } from './errors';
 export { createKafkaClient, type KafkaConnection, kafkaConnectionFromEnv } from './kafka-client';
+export { LifecycleFollower, type LifecycleFollowerOptions } from './lifecycle/lifecycle-follower';
+export { ConsumerLagProbe, type ConsumerLagProbeOptions } from './metrics/consumer-lag-probe';
 export { KafkaMetrics } from './metrics/kafka-metrics';
 export { KafkaModule, type KafkaModuleOptions, TopicNames } from './nest/kafka.module';
 export { KAFKA_CLIENT, KAFKA_OPTIONS } from './nest/kafka.tokens';
@@ -25,4 +28,5 @@ export { connectKafkaConsumer, type KafkaConsumerSettings } from './nest/kafka-c
 export { KafkaController, KafkaRpcExceptionFilter } from './nest/kafka-rpc-exception.filter';
 export { FlywheelProducer, type OutgoingMessage, type SendOptions } from './producer/flywheel-producer';
 export { type AvroSchema, AvroSerde, type SchemaResolver } from './serde/avro-serde';
+export { failSpan, type MessageSpan, PublishSpans, startProcessSpan, tagEventId } from './tracing/message-spans';
 export { extractTraceContext, headerString, injectTraceHeaders } from './tracing/trace-headers';

@@ -29,11 +29,16 @@ function kafkajsLogCreator(logger: Logger) {
   const child = logger.child({ component: 'kafkajs' });
   return () =>
     ({ level, log }: { level: logLevel; log: { message: string; [key: string]: unknown } }) => {
-      const { message, timestamp: _ts, logger: _name, ...rest } = log;
-      if (level === logLevel.ERROR) child.error(rest, message);
-      else if (level === logLevel.WARN) child.warn(rest, message);
-      else if (level === logLevel.INFO) child.info(rest, message);
-      else child.debug(rest, message);
+      const { message, timestamp: _ts, logger: _name, error, stack, ...rest } = log;
+      // kafkajs reports a failure as `error` (its message) and `stack`: ECS wants them as error.message/stack_trace.
+      const fields =
+        error === undefined && stack === undefined
+          ? rest
+          : { ...rest, error: { message: typeof error === 'string' ? error : message, stack_trace: stack } };
+      if (level === logLevel.ERROR) child.error(fields, message);
+      else if (level === logLevel.WARN) child.warn(fields, message);
+      else if (level === logLevel.INFO) child.info(fields, message);
+      else child.debug(fields, message);
     };
 }
 

@@ -62,6 +62,12 @@ interface KafkaRunnerModule {
   stopKafka(name?: string): Promise<boolean>;
   killBroker(state: KafkaState, id: number, signal?: KafkaSignal): KafkaBroker;
   restartBroker(state: KafkaState, id: number, options?: { timeoutMs?: number }): Promise<KafkaBroker>;
+  kafkaStatus(name?: string): Promise<KafkaStatus | null>;
+}
+
+export interface KafkaStatus extends KafkaState {
+  brokers: Array<KafkaBroker & { alive: boolean }>;
+  running: boolean;
 }
 
 // The runner is an ES module, and this repo's TypeScript is compiled to CommonJS, where a written `import()` is
@@ -85,3 +91,6 @@ export const killBroker: KafkaRunnerModule['killBroker'] = runner.killBroker;
 
 /** Starts a broker again with its config and data dir, waits until it answers; updates `state` in place. */
 export const restartBroker: KafkaRunnerModule['restartBroker'] = runner.restartBroker;
+
+/** The recorded state of a run plus which brokers are alive (their JVM runs), or null when there is no such run. */
+export const kafkaStatus: KafkaRunnerModule['kafkaStatus'] = runner.kafkaStatus;

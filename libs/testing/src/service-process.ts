@@ -60,7 +60,11 @@ export async function startServiceProcess(name: string, options: StartServiceOpt
         const res = await fetch(`${url}/health/${probe}`);
         return res.ok;
       },
-      { timeoutMs: options.timeoutMs ?? 60_000, intervalMs: 200, message: `${name} did not become ${probe}` },
+      {
+        timeoutMs: options.timeoutMs ?? 60_000,
+        intervalMs: 200,
+        message: `${name} did not become ${probe} (log: ${logFile})`,
+      },
     ).catch((error) => {
       child.kill('SIGKILL');
       throw error;

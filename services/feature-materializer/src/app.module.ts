@@ -52,8 +52,18 @@ export class AppModule {
         { provide: FEATURE_SET, useValue: featureSetFor(config) },
         {
           provide: FEATURE_STORE,
-          useFactory: () =>
-            new FeatureStore(new Pool({ connectionString: config.DATABASE_URL, max: config.FEATURES_DB_POOL_SIZE })),
+          useFactory: () => {
+            const pool = new Pool({ connectionString: config.DATABASE_URL, max: config.FEATURES_DB_POOL_SIZE });
+            // A connection Postgres ends (restart, failover) emits 'error' — on the pool while idle, on the client
+            // while a batch holds it between two queries (e.g. awaiting the vectors' produce inside its transaction).
+            // Unhandled, either crashed the process (fault suite, Postgres restart). With listeners the batch's next
+            // query fails (it is retried), the pool drops the dead client and connects anew when needed.
+            const closed = (error: Error) =>
+              context.logger.warn({ error }, 'a Postgres connection was closed; the pool reconnects');
+            pool.on('error', closed);
+            pool.on('connect', (client) => client.on('error', closed));
+            return new FeatureStore(pool);
+          },
         },
         PoolLifecycle,
         MaterializerRunner,

@@ -24,10 +24,9 @@ const RegistryEnv = z.object({
   SCHEMA_REGISTRY_URL: schemaRegistryEnv.SCHEMA_REGISTRY_URL.unwrap().optional(),
   /**
    * The model registry's Kafka side: the outbox relay to models.lifecycle.v1 and the models.trained.v1 consumer.
-   * Off by default so the registry still starts as a plain schema registry without Kafka topics (the test harness
-   * does); writes always go to the outbox, so turning it on later sends what queued meanwhile.
+   * On by default; off only for a schema-registry-only deployment without Kafka topics (the test harness runs it
+   * that way). Writes always go to the outbox, so turning it on later sends what queued meanwhile.
    */
-  // Off only for a schema-registry-only deployment (the test harness runs it that way, before topics exist).
   REGISTRY_KAFKA_ENABLED: envBool(true),
   REGISTRY_CONSUMER_GROUP: z.string().min(1).optional(),
   /** Bearer token for model-registry writes. Unset: every write is refused (403). */

@@ -1,14 +1,16 @@
 import { failureKinds } from '@flywheel/contracts';
-import { SpanKind, trace } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { DeadLetterPublisher, type FailedMessage } from '../dead-letter/dead-letter';
 import { failureKindOf, isRetriable, NonRetriableError } from '../errors';
+import { ConsumerLagProbe } from '../metrics/consumer-lag-probe';
 import { KafkaMetrics } from '../metrics/kafka-metrics';
 import type { FlywheelProducer } from '../producer/flywheel-producer';
 import type { AvroSerde } from '../serde/avro-serde';
-import { extractTraceContext } from '../tracing/trace-headers';
+import { failSpan, type MessageSpan, startProcessSpan, tagEventId } from '../tracing/message-spans';
+import { CrashRestarter } from './crash-restarter';
 import type { BatchHandler, DecodedMessage, RejectedMessage } from './decoded-message';
 import { backoffMs, defaultRetryPolicy, type RetryPolicy } from './retry-policy';
 
@@ -37,10 +39,10 @@ export interface BatchConsumerOptions {
   sessionTimeoutMs?: number;
   consumerConfig?: Partial<ConsumerConfig>;
   metricsRegistry?: Registry;
+  /** How often the lag gauge of owned partitions is refreshed from the brokers between batches (0 = off). */
+  lagProbeIntervalMs?: number;
   logger?: Logger;
 }
-
-const tracer = trace.getTracer('flywheel-kafka');
 
 /**
  * At-least-once batch consumer: decode → handle → produce (inside the handler) → commit. An offset is
@@ -54,8 +56,10 @@ export class BatchConsumer {
   private readonly retry: RetryPolicy;
   private readonly deadLetters: DeadLetterPublisher;
   private readonly metrics?: KafkaMetrics;
+  private readonly lagProbe?: ConsumerLagProbe;
   private readonly maxBatchSize: number;
   private running = false;
+  private readonly restarter: CrashRestarter;
   private crashed: Error | undefined;
   private assignedPartitions = 0;
 
@@ -65,6 +69,16 @@ export class BatchConsumer {
     this.maxBatchSize = options.maxBatchSize ?? 500;
     this.deadLetters = new DeadLetterPublisher(options.producer, options.stage);
     this.metrics = options.metricsRegistry ? KafkaMetrics.for(options.metricsRegistry) : undefined;
+    if (this.metrics) {
+      this.lagProbe = new ConsumerLagProbe({
+        kafka: options.kafka,
+        groupId: options.groupId,
+        metrics: this.metrics,
+        intervalMs: options.lagProbeIntervalMs ?? 5_000,
+        fromBeginning: options.fromBeginning ?? true,
+        logger: options.logger,
+      });
+    }
     this.consumer = options.kafka.consumer({
       groupId: options.groupId,
       sessionTimeout: options.sessionTimeoutMs ?? 30_000,
@@ -73,6 +87,10 @@ export class BatchConsumer {
       allowAutoTopicCreation: false,
       retry: { retries: 8, restartOnFailure: async () => true },
       ...options.consumerConfig,
+    });
+    this.restarter = new CrashRestarter(this.consumer, () => this.running, {
+      groupId: options.groupId,
+      logger: options.logger,
     });
     this.watchEvents();
   }
@@ -101,7 +119,7 @@ export class BatchConsumer {
       // what they already wrote. A group with committed offsets resumes from them either way.
       fromBeginning: this.options.fromBeginning ?? true,
     });
-    await this.consumer.run({
+    await this.restarter.run({
       eachBatchAutoResolve: false,
       autoCommit: true,
       autoCommitInterval: 1_000,
@@ -110,13 +128,16 @@ export class BatchConsumer {
     });
     this.running = true;
     this.metrics?.consumerUp.set({ group: this.options.groupId }, 1);
+    this.lagProbe?.start();
   }
 
   /** Stops fetching, lets the in-flight batch finish and commits what it resolved. */
   async stop(): Promise<void> {
     this.running = false;
+    this.restarter.cancel();
     await this.consumer.disconnect();
     this.metrics?.consumerUp.set({ group: this.options.groupId }, 0);
+    await this.lagProbe?.stop();
   }
 
   /** For tests and tools: the kafkajs consumer (seek, pause, describeGroup). */
@@ -139,6 +160,7 @@ export class BatchConsumer {
       this.metrics?.consumerUp.set({ group: this.options.groupId }, 1);
       const assignment = payload.memberAssignment as Record<string, number[]>;
       this.assignedPartitions = Object.values(assignment).reduce((n, parts) => n + parts.length, 0);
+      this.lagProbe?.assigned(assignment);
       const log = this.options.logger;
       if (this.assignedPartitions === 0) {
         log?.warn(
@@ -170,10 +192,7 @@ export class BatchConsumer {
       stopTimer?.();
       this.metrics?.batchSize.observe(labels, chunk.length);
       const next = BigInt(chunk[chunk.length - 1].offset) + 1n;
-      this.metrics?.lag.set(
-        { ...labels, partition: String(batch.partition) },
-        Number(BigInt(batch.highWatermark) - next),
-      );
+      this.lagProbe?.processed(batch.topic, batch.partition, next, BigInt(batch.highWatermark));
     }
   }
 
@@ -183,33 +202,55 @@ export class BatchConsumer {
     chunk: KafkaMessage[],
     payload: EachBatchPayload,
   ): Promise<void> {
-    const failures: FailedMessage[] = [];
-    const decoded: DecodedMessage<unknown>[] = [];
-    for (const message of chunk) {
-      try {
-        decoded.push(await this.decode(route.topic, partition, message));
-      } catch (error) {
-        // Registry unreachable is not the message's fault: fail the batch so kafkajs retries it later.
-        if (isRetriable(error)) throw error;
-        failures.push(this.failure(route.topic, partition, message, error, 1, Date.now()));
+    // One span per message, continuing its producer's trace: every event keeps its own trace through the batch.
+    const spans = new Map<KafkaMessage, MessageSpan>();
+    for (const message of chunk)
+      spans.set(message, startProcessSpan(route.topic, partition, this.options.groupId, message));
+    try {
+      const failures: FailedMessage[] = [];
+      const decoded: DecodedMessage<unknown>[] = [];
+      for (const message of chunk) {
+        try {
+          decoded.push(await this.decode(route.topic, partition, message, spans.get(message)));
+        } catch (error) {
+          // Registry unreachable is not the message's fault: fail the batch so kafkajs retries it later.
+          if (isRetriable(error)) throw error;
+          failures.push(this.failure(route.topic, partition, message, error, 1, Date.now()));
+        }
       }
-    }
-    if (decoded.length > 0) {
-      if (route.mode === 'message') {
-        for (const message of decoded) failures.push(...(await this.handleWithRetry(route, [message], payload)));
-      } else {
-        failures.push(...(await this.handleBatch(route, decoded, payload)));
+      if (decoded.length > 0) {
+        if (route.mode === 'message') {
+          for (const message of decoded) failures.push(...(await this.handleWithRetry(route, [message], payload)));
+        } else {
+          failures.push(...(await this.handleBatch(route, decoded, payload)));
+        }
       }
+      for (const failure of failures) {
+        const messageSpan = spans.get(failure.message);
+        failure.traceContext = messageSpan?.context;
+        if (messageSpan) failSpan(messageSpan.span, failure.error, failure.kind);
+      }
+      if (failures.length > 0) await this.deadLetter(route.topic, failures);
+      this.metrics?.handled.inc(
+        { topic: route.topic, group: this.options.groupId, outcome: 'ok' },
+        chunk.length - failures.length,
+      );
+    } catch (error) {
+      for (const { span } of spans.values()) failSpan(span, error);
+      throw error;
+    } finally {
+      for (const { span } of spans.values()) span.end();
     }
-    if (failures.length > 0) await this.deadLetter(route.topic, failures);
-    this.metrics?.handled.inc(
-      { topic: route.topic, group: this.options.groupId, outcome: 'ok' },
-      chunk.length - failures.length,
-    );
   }
 
-  private async decode(topic: string, partition: number, message: KafkaMessage): Promise<DecodedMessage<unknown>> {
+  private async decode(
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+    messageSpan?: MessageSpan,
+  ): Promise<DecodedMessage<unknown>> {
     const value = await this.options.serde.decode(topic, message.value);
+    if (messageSpan) tagEventId(messageSpan.span, value);
     return {
       topic,
       partition,
@@ -219,6 +260,7 @@ export class BatchConsumer {
       headers: message.headers ?? {},
       timestamp: Number(message.timestamp),
       raw: message,
+      traceContext: messageSpan?.context,
     };
   }
 
@@ -267,7 +309,11 @@ export class BatchConsumer {
     if (previousError !== undefined && !isRetriable(previousError)) {
       return messages.map((m) => this.failure(route.topic, m.partition, m.raw, previousError, 1, first, m));
     }
-    for (let attempt = 1; attempt <= this.retry.maxAttempts; attempt++) {
+    // Retriable failures: maxAttempts AND retryForMs, so a dependency outage shorter than retryForMs delays the
+    // message instead of dead-lettering it (the fault suite's Postgres restart dead-lettered events before).
+    const retryUntil = first + this.retry.retryForMs;
+    let attempt = 1;
+    for (; ; attempt++) {
       try {
         return this.rejectedToFailures(await this.invoke(route, messages), attempt, first);
       } catch (error) {
@@ -275,32 +321,22 @@ export class BatchConsumer {
         if (!isRetriable(error)) {
           return messages.map((m) => this.failure(route.topic, m.partition, m.raw, error, attempt, first, m));
         }
-        if (attempt < this.retry.maxAttempts) await this.backoff(route.topic, attempt, payload);
+        if (attempt >= this.retry.maxAttempts && Date.now() >= retryUntil) break;
+        // The partition was revoked or the consumer is stopping: hand the message back (it is redelivered to
+        // whoever owns the partition next) rather than dead-letter it or hold up the shutdown.
+        if (!payload.isRunning() || payload.isStale()) throw error;
+        await this.backoff(route.topic, attempt, payload);
       }
     }
-    return messages.map((m) =>
-      this.failure(route.topic, m.partition, m.raw, lastError, this.retry.maxAttempts, first, m),
-    );
+    return messages.map((m) => this.failure(route.topic, m.partition, m.raw, lastError, attempt, first, m));
   }
 
   private async invoke(route: TopicRoute, messages: DecodedMessage<unknown>[]) {
-    // The span continues the producer's trace from the first message's headers (a batch has one parent).
-    const parent = extractTraceContext(messages[0]?.headers);
-    return tracer.startActiveSpan(
-      `${route.topic} process`,
-      { kind: SpanKind.CONSUMER, attributes: { 'messaging.batch.message_count': messages.length } },
-      parent,
-      async (span) => {
-        try {
-          return await route.handler(messages);
-        } catch (error) {
-          span.recordException(error as Error);
-          throw error;
-        } finally {
-          span.end();
-        }
-      },
-    );
+    // A message handler runs inside its message's span (its logs and sends join that trace). A batch handler
+    // runs in none: its work spans many traces, so it passes each message's traceContext to what it
+    // produces for that message, and whatever else it does (aggregates) starts traces of its own.
+    const active = route.mode === 'message' ? (messages[0]?.traceContext ?? ROOT_CONTEXT) : ROOT_CONTEXT;
+    return context.with(active, () => route.handler(messages));
   }
 
   private rejectedToFailures(outcome: unknown, attempts: number, first: number): FailedMessage[] {
@@ -338,17 +374,20 @@ export class BatchConsumer {
     await this.deadLetters.publish(failures);
     for (const failure of failures) {
       this.metrics?.deadLettered.inc({ topic, group: this.options.groupId, kind: failure.kind });
-      this.options.logger?.warn(
-        {
-          topic,
-          partition: failure.partition,
-          offset: failure.message.offset,
-          event_id: failure.eventId ?? undefined,
-          failure_kind: failure.kind,
-          attempts: failure.attempts,
-          error: failure.error,
-        },
-        'message dead-lettered',
+      // Logged inside the message's span: the line carries the event's trace.id.
+      context.with(failure.traceContext ?? ROOT_CONTEXT, () =>
+        this.options.logger?.warn(
+          {
+            topic,
+            partition: failure.partition,
+            offset: failure.message.offset,
+            event_id: failure.eventId ?? undefined,
+            failure_kind: failure.kind,
+            attempts: failure.attempts,
+            error: failure.error,
+          },
+          'message dead-lettered',
+        ),
       );
     }
     this.metrics?.handled.inc({ topic, group: this.options.groupId, outcome: 'dead-lettered' }, failures.length);

@@ -1,3 +1,4 @@
+import type { Context } from '@opentelemetry/api';
 import type { IHeaders, KafkaMessage } from 'kafkajs';
 
 /** A message after Avro decoding, with everything a handler may need to route, log or dead-letter it. */
@@ -11,6 +12,11 @@ export interface DecodedMessage<T> {
   /** Kafka record timestamp (epoch millis). */
   timestamp: number;
   raw: KafkaMessage;
+  /**
+   * The trace context of this message's `<topic> process` span. Pass it as `traceContext` of the messages
+   * produced for it, so the event's trace continues (a batch handler runs outside any one message's span).
+   */
+  traceContext?: Context;
 }
 
 /** A message the handler rejects on its own terms (a broken business rule, a model mismatch ...). */

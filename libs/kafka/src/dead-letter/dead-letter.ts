@@ -1,4 +1,5 @@
 import { type DeadLetter, dlqTopicFor } from '@flywheel/contracts';
+import type { Context } from '@opentelemetry/api';
 import type { IHeaders, KafkaMessage } from 'kafkajs';
 import type { FlywheelProducer } from '../producer/flywheel-producer';
 import { headerString } from '../tracing/trace-headers';
@@ -12,6 +13,8 @@ export interface FailedMessage {
   attempts: number;
   firstFailureTime: number;
   eventId?: string | null;
+  /** The failed message's trace: its dead letter continues it. */
+  traceContext?: Context;
 }
 
 /** Writes DLQ envelopes (acks=all) keyed like the original, so a replay lands on the same partition. */
@@ -31,7 +34,11 @@ export class DeadLetterPublisher {
     for (const [topic, list] of byTopic) {
       await this.producer.send(
         dlqTopicFor(topic),
-        list.map((failure) => ({ key: failure.message.key, value: this.envelope(failure) })),
+        list.map((failure) => ({
+          key: failure.message.key,
+          value: this.envelope(failure),
+          traceContext: failure.traceContext,
+        })),
       );
     }
   }

@@ -1,9 +1,10 @@
-import { SpanKind, trace } from '@opentelemetry/api';
+import { type Context, context, SpanKind, trace } from '@opentelemetry/api';
 import { type IHeaders, type Kafka, type Message, Partitioners, type Producer, type RecordMetadata } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { RetriableError } from '../errors';
 import { KafkaMetrics } from '../metrics/kafka-metrics';
 import type { AvroSerde } from '../serde/avro-serde';
+import { failSpan, PublishSpans } from '../tracing/message-spans';
 import { injectTraceHeaders } from '../tracing/trace-headers';
 import { PartitionAssigner } from './partition-assigner';
 import { SendCoalescer } from './send-coalescer';
@@ -14,6 +15,11 @@ export interface OutgoingMessage<T> {
   headers?: IHeaders;
   /** Event time in epoch millis, used as the Kafka record timestamp. */
   timestamp?: number;
+  /**
+   * The trace this message belongs to: a consumer passes the consumed message's `traceContext`, so each
+   * event keeps its own trace through a micro-batch. Default: the active context.
+   */
+  traceContext?: Context;
 }
 
 export interface SendOptions {
@@ -100,17 +106,29 @@ export class FlywheelProducer {
     this.connected = false;
   }
 
-  /** Avro-encodes and sends; resolves only when every message is acknowledged by all in-sync replicas. */
+  /**
+   * Avro-encodes and sends; resolves only when every message is acknowledged by all in-sync replicas. Each
+   * message's traceparent names its `<topic> publish` span (see PublishSpans).
+   */
   async send<T>(topic: string, messages: OutgoingMessage<T>[], options: SendOptions = {}): Promise<RecordMetadata[]> {
     if (messages.length === 0) return [];
     await this.serde.register(topic);
-    const encoded: Message[] = messages.map((m) => ({
-      key: m.key,
-      value: this.serde.encode(topic, m.value),
-      headers: injectTraceHeaders({ ...m.headers }),
-      timestamp: m.timestamp === undefined ? undefined : String(m.timestamp),
-    }));
-    return this.sendRaw(topic, encoded, options);
+    const spans = new PublishSpans(topic);
+    const active = context.active();
+    try {
+      const encoded: Message[] = messages.map((m) => ({
+        key: m.key,
+        value: this.serde.encode(topic, m.value),
+        headers: injectTraceHeaders({ ...m.headers }, spans.contextFor(m.traceContext ?? active, m.value)),
+        timestamp: m.timestamp === undefined ? undefined : String(m.timestamp),
+      }));
+      const result = await this.deliver(topic, encoded, options);
+      spans.end();
+      return result;
+    } catch (error) {
+      spans.end(error);
+      throw error;
+    }
   }
 
   /**
@@ -120,23 +138,33 @@ export class FlywheelProducer {
    */
   async sendRaw(topic: string, messages: Message[], options: SendOptions = {}): Promise<RecordMetadata[]> {
     if (messages.length === 0) return [];
+    // The bytes keep their own headers (a replayed message keeps its original traceparent).
     return tracer.startActiveSpan(`${topic} publish`, { kind: SpanKind.PRODUCER }, async (span) => {
-      const stopTimer = this.metrics?.produceLatency.startTimer({ topic });
       try {
-        // Concurrent callers of one topic share a request (group commit); see SendCoalescer.
-        const sending = this.coalescer.submit(topic, messages);
-        const result = options.timeoutMs ? await withDeadline(sending, options.timeoutMs, topic) : await sending;
-        this.metrics?.produced.inc({ topic }, messages.length);
-        return result;
+        return await this.deliver(topic, messages, options);
       } catch (error) {
-        this.metrics?.produceErrors.inc({ topic });
-        span.recordException(error as Error);
+        failSpan(span, error);
         throw error;
       } finally {
-        stopTimer?.();
         span.end();
       }
     });
+  }
+
+  private async deliver(topic: string, messages: Message[], options: SendOptions): Promise<RecordMetadata[]> {
+    const stopTimer = this.metrics?.produceLatency.startTimer({ topic });
+    try {
+      // Concurrent callers of one topic share a request (group commit); see SendCoalescer.
+      const sending = this.coalescer.submit(topic, messages);
+      const result = options.timeoutMs ? await withDeadline(sending, options.timeoutMs, topic) : await sending;
+      this.metrics?.produced.inc({ topic }, messages.length);
+      return result;
+    } catch (error) {
+      this.metrics?.produceErrors.inc({ topic });
+      throw error;
+    } finally {
+      stopTimer?.();
+    }
   }
 
   /**

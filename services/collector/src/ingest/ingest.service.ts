@@ -1,7 +1,7 @@
 import { type DeadLetter, dlqTopicFor, failureKinds, topics } from '@flywheel/contracts';
 import type { FlywheelProducer, OutgoingMessage } from '@flywheel/kafka';
 import type { Logger } from 'pino';
-import type { ApiKeyVerifier } from '../api-keys/api-key-verifier';
+import type { ApiKeyVerifier, Verification } from '../api-keys/api-key-verifier';
 import type { CollectorConfig } from '../config';
 import { type BatchItem, BodyError, decompress, formatOf, parseBatch } from './body-decoder';
 import type { CollectorMetrics } from './collector.metrics';
@@ -63,7 +63,22 @@ export class IngestService {
 
   private async handle(request: IngestRequest): Promise<IngestResponse> {
     const { config, metrics } = this.deps;
-    const key = await this.deps.verifier.verify(request.credential);
+    let key: Verification;
+    try {
+      key = await this.deps.verifier.verify(request.credential);
+    } catch (caught) {
+      // The key store (Postgres) did not answer: not the producer's fault, and nothing was stored — 503 + Retry-After
+      // so it sends again (a 500 reads as a bug, a 401 as a bad key). Cached keys keep working meanwhile.
+      this.deps.logger.warn({ err: caught }, 'API key lookup failed; answering 503');
+      return {
+        status: 503,
+        headers: { 'Retry-After': String(config.COLLECTOR_RETRY_AFTER_SECONDS) },
+        body: {
+          error: 'unavailable',
+          message: 'the API key cannot be checked right now; nothing of this request is accepted, retry later',
+        },
+      };
+    }
     if (key.status === 'missing')
       return error(401, 'unauthorized', 'missing API key (Authorization: Bearer <key> or X-API-Key)');
     if (key.status === 'unknown') return error(401, 'unauthorized', 'unknown API key');
@@ -139,7 +154,20 @@ export class IngestService {
     }
 
     for (const a of accepted) metrics.events.inc({ type: a.type, outcome: 'accepted', reason: '' });
-    for (const r of rejected) metrics.events.inc({ type: r.type, outcome: 'rejected', reason: r.kind });
+    for (const r of rejected) {
+      metrics.events.inc({ type: r.type, outcome: 'rejected', reason: r.kind });
+      // The same line as every other stage's dead letter (Kibana's "DLQ events"), in the request's trace.
+      this.deps.logger.warn(
+        {
+          topic: this.deps.topicName(r.topic),
+          event_id: r.eventId ?? undefined,
+          failure_kind: r.kind,
+          api_key_id: key.id,
+          error: { type: errorClassOf(r.kind), message: `${r.field ? `${r.field}: ` : ''}${r.reason}` },
+        },
+        'message dead-lettered',
+      );
+    }
     const results: EventResult[] = validated.map((v) =>
       v.ok
         ? { index: v.index, event_id: v.eventId, status: 'accepted' }
@@ -203,6 +231,15 @@ export class IngestService {
       await this.deps.producer.send(this.deps.topicName(dlqTopicFor(topic)), [{ key: null, value: envelope }], {
         timeoutMs: this.deps.config.COLLECTOR_PRODUCE_TIMEOUT_MS,
       });
+      this.deps.logger.warn(
+        {
+          topic: this.deps.topicName(topic),
+          failure_kind: kind,
+          api_key_id: apiKeyId,
+          error: { type: errorClassOf(kind), message },
+        },
+        'request body dead-lettered',
+      );
     } catch (caught) {
       this.deps.metrics.dlqWriteFailures.inc();
       this.deps.logger.warn({ err: caught }, 'could not dead-letter a refused body');

@@ -10,6 +10,7 @@
  * Exit code 0 when the replay completed, 1 when it failed, 2 on a usage or HTTP error.
  */
 import { parseArgs } from 'node:util';
+import { createLogger } from '@flywheel/observability';
 
 async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -91,7 +92,8 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    process.stderr.write(`replay failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    // ECS like the services' logs; usage and progress above stay plain text for the person at the terminal.
+    createLogger({ service: 'dead-letter-alerter-cli', destination: process.stderr }).fatal({ error }, 'replay failed');
     process.exit(2);
   },
 );

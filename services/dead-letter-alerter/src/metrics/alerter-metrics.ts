@@ -69,7 +69,7 @@ export class AlerterMetrics {
       registers,
     });
     this.outboxSize = new Gauge({
-      name: 'flywheel_dlq_alert_outbox_size',
+      name: 'flywheel_dlq_alert_outbox_notifications',
       help: 'Alert notifications waiting for delivery per sink',
       labelNames: ['sink'],
       registers,

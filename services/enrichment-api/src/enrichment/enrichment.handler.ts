@@ -5,6 +5,7 @@ import {
   FlywheelProducer,
   KafkaController,
   NonRetriableError,
+  type OutgoingMessage,
   type RejectedMessage,
   TopicNames,
 } from '@flywheel/kafka';
@@ -43,19 +44,19 @@ export class EnrichmentHandler {
     this.metrics.eventsIn.inc({ path: 'stream' }, batch.length);
     const results = await this.enrichment.enrichBatch(batch.map((m) => m.value));
     const enriched: EnrichedEvent[] = [];
+    const outgoing: OutgoingMessage<EnrichedEvent>[] = [];
     const rejected: RejectedMessage[] = [];
     results.forEach((result, i) => {
       if (result.ok) {
         enriched.push(result.event);
+        // Each enriched event continues its raw event's trace.
+        outgoing.push({ key: result.event.account_id, value: result.event, traceContext: batch[i].traceContext });
       } else {
         const error = new EnrichmentRuleError(result.violation.rule, violationMessage(result.violation));
         rejected.push({ message: batch[i], error, kind: failureKinds.enrichment });
       }
     });
-    await this.producer.send(
-      this.topicNames.of(topics.eventsEnriched),
-      enriched.map((event) => ({ key: event.account_id, value: event })),
-    );
+    await this.producer.send(this.topicNames.of(topics.eventsEnriched), outgoing);
     const acked = Date.now();
     const outCounts = new Map<string, number>();
     for (const event of enriched) {

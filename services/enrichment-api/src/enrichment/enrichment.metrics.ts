@@ -61,7 +61,7 @@ export class EnrichmentMetrics {
       registers,
     });
     this.batchSeconds = new Histogram({
-      name: 'flywheel_enrichment_api_batch_processing_seconds',
+      name: 'flywheel_enrichment_api_batch_duration_seconds',
       help: 'Time to enrich one consumed batch and have its output acknowledged by Kafka',
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,

@@ -44,7 +44,11 @@ async function main(): Promise<number> {
     return 2;
   }
   const namespace = arg('namespace') ?? `${version}-rebuild`;
-  const logger = createLogger({ service: 'feature-materializer-rebuild', level: config.LOG_LEVEL });
+  const logger = createLogger({
+    service: 'feature-materializer-rebuild',
+    level: config.LOG_LEVEL,
+    destination: process.stderr,
+  });
   await ensureDatabase(config.DATABASE_URL, DATABASE_SCHEMA);
   const migrations = new DataSource({
     type: 'postgres',
@@ -108,7 +112,11 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    process.stderr.write(`rebuild failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+    // ECS like the rest of its logs (a Kubernetes Job's output is shipped with the services' logs).
+    createLogger({ service: 'feature-materializer-rebuild', destination: process.stderr }).fatal(
+      { error },
+      'rebuild failed',
+    );
     process.exit(1);
   },
 );

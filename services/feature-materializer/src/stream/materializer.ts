@@ -9,13 +9,20 @@ import {
 import { applyEvent, type EntityState, emptyEntityState, type FeatureSet, onlineFeatures } from '@flywheel/features';
 import {
   type AvroSerde,
+  ConsumerLagProbe,
+  CrashRestarter,
   DeadLetterPublisher,
   type FailedMessage,
   type FlywheelProducer,
+  failSpan,
   failureKindOf,
   isRetriable,
   KafkaMetrics,
+  type MessageSpan,
+  startProcessSpan,
+  tagEventId,
 } from '@flywheel/kafka';
+import { type Context, context, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { PoolClient } from 'pg';
 import type { Logger } from 'pino';
@@ -76,10 +83,12 @@ export class Materializer {
   private readonly deadLetters: DeadLetterPublisher;
   private readonly metrics: MaterializerMetrics;
   private readonly kafkaMetrics: KafkaMetrics;
+  private readonly lagProbe: ConsumerLagProbe;
   private readonly enrichedTopic: string;
   private readonly labelsTopic: string;
   private readonly vectorsTopic: string;
   private running = false;
+  private readonly restarter: CrashRestarter;
   private crashed: Error | undefined;
   private assigned: Record<string, number[]> = {};
 
@@ -90,6 +99,15 @@ export class Materializer {
     this.deadLetters = new DeadLetterPublisher(options.producer, options.stage);
     this.metrics = new MaterializerMetrics(options.metrics, () => options.store.entityCount(options.namespace));
     this.kafkaMetrics = KafkaMetrics.for(options.metrics);
+    // Kafka's committed offset is only a hint here, but the probe prefers this member's own position.
+    this.lagProbe = new ConsumerLagProbe({
+      kafka: options.kafka,
+      groupId: options.groupId,
+      metrics: this.kafkaMetrics,
+      intervalMs: 5_000,
+      fromBeginning: true,
+      logger: options.logger,
+    });
     this.admin = options.kafka.admin();
     this.consumer = options.kafka.consumer({
       groupId: options.groupId,
@@ -104,6 +122,7 @@ export class Materializer {
     this.consumer.on(events.GROUP_JOIN, ({ payload }) => {
       this.crashed = undefined;
       this.assigned = payload.memberAssignment as Record<string, number[]>;
+      this.lagProbe.assigned(this.assigned);
       // Drop cached state of partitions we no longer own (the offset check would catch it anyway).
       for (const key of this.caches.keys()) {
         const [topic, partition] = splitKey(key);
@@ -114,6 +133,10 @@ export class Materializer {
     this.consumer.on(events.CRASH, ({ payload }) => {
       this.crashed = payload.error;
       options.logger.error({ error: payload.error, restart: payload.restart }, 'consumer crashed');
+    });
+    this.restarter = new CrashRestarter(this.consumer, () => this.running, {
+      groupId: options.groupId,
+      logger: options.logger,
     });
   }
 
@@ -131,7 +154,7 @@ export class Materializer {
     await this.admin.connect();
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.topics, fromBeginning: true });
-    await this.consumer.run({
+    await this.restarter.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.partitionsConcurrently,
@@ -139,13 +162,16 @@ export class Materializer {
     });
     this.running = true;
     this.kafkaMetrics.consumerUp.set({ group: this.options.groupId }, 1);
+    this.lagProbe.start();
   }
 
   async stop(): Promise<void> {
     this.running = false;
+    this.restarter.cancel();
     await this.consumer.disconnect();
     await this.admin.disconnect();
     this.kafkaMetrics.consumerUp.set({ group: this.options.groupId }, 0);
+    await this.lagProbe.stop();
   }
 
   /** Rebuild: true once every partition's stored offset reached the given end offsets. */
@@ -194,10 +220,7 @@ export class Materializer {
     await payload.heartbeat().catch(() => undefined);
     stopTimer();
     this.kafkaMetrics.batchSize.observe(labels, batch.messages.length);
-    this.kafkaMetrics.lag.set(
-      { ...labels, partition: String(batch.partition) },
-      Math.max(0, Number(batch.highWatermark) - (last + 1)),
-    );
+    this.lagProbe.processed(batch.topic, batch.partition, BigInt(last + 1), BigInt(batch.highWatermark));
   }
 
   /**
@@ -297,12 +320,35 @@ export class Materializer {
     return out;
   }
 
+  /** One `<topic> process` span per event, continuing the enrichment's trace; its vector or dead letter continues it. */
   private async applyEvents(
     tx: PoolClient,
     partition: number,
     messages: KafkaMessage[],
     decodedByOffset: Map<string, EnrichedEvent | Error>,
     nextOffset: number,
+  ): Promise<'offset-saved'> {
+    const spans = new Map<KafkaMessage, MessageSpan>();
+    for (const message of messages) {
+      spans.set(message, startProcessSpan(this.enrichedTopic, partition, this.options.groupId, message));
+    }
+    try {
+      return await this.applyTracedEvents(tx, partition, messages, decodedByOffset, nextOffset, spans);
+    } catch (error) {
+      for (const { span } of spans.values()) failSpan(span, error);
+      throw error;
+    } finally {
+      for (const { span } of spans.values()) span.end();
+    }
+  }
+
+  private async applyTracedEvents(
+    tx: PoolClient,
+    partition: number,
+    messages: KafkaMessage[],
+    decodedByOffset: Map<string, EnrichedEvent | Error>,
+    nextOffset: number,
+    spans: Map<KafkaMessage, MessageSpan>,
   ): Promise<'offset-saved'> {
     const { featureSet, namespace, store, groupId } = this.options;
     const failures: FailedMessage[] = [];
@@ -312,7 +358,11 @@ export class Materializer {
       if (value instanceof Error || value === undefined) {
         const error = value ?? new Error('message not decoded');
         failures.push(this.failure(this.enrichedTopic, partition, message, error, failureKindOf(error)));
-      } else decoded.push({ message, event: value });
+      } else {
+        decoded.push({ message, event: value });
+        const messageSpan = spans.get(message);
+        if (messageSpan) tagEventId(messageSpan.span, value);
+      }
     }
     const cache = this.cacheFor(partition);
     const missing = [...new Set(decoded.map((d) => d.event.account_id).filter((e) => e && !cache.entities.has(e)))];
@@ -322,6 +372,7 @@ export class Materializer {
         cache.entities.set(entity, loaded.get(entity) ?? emptyEntityState(featureSet, entity));
     }
     const vectors: FeatureVector[] = [];
+    const vectorContexts: (Context | undefined)[] = [];
     const touched = new Map<string, EntityState>();
     for (const { message, event } of decoded) {
       const entity = event.account_id;
@@ -330,6 +381,7 @@ export class Materializer {
       this.metrics.events.inc({ outcome: outcome.kind });
       if (outcome.kind === 'vector') {
         vectors.push(outcome.vector);
+        vectorContexts.push(spans.get(message)?.context);
         if (state) touched.set(entity, state);
       } else if (outcome.kind === 'late') {
         this.metrics.lateEvents.inc();
@@ -375,12 +427,21 @@ export class Materializer {
       online,
       vectors,
     });
-    await Promise.all([write, this.emitVectors(vectors), this.publishFailures(this.enrichedTopic, failures)]);
+    for (const failure of failures) {
+      const messageSpan = spans.get(failure.message);
+      failure.traceContext = messageSpan?.context;
+      if (messageSpan) failSpan(messageSpan.span, failure.error, failure.kind);
+    }
+    await Promise.all([
+      write,
+      this.emitVectors(vectors, vectorContexts),
+      this.publishFailures(this.enrichedTopic, failures),
+    ]);
     return 'offset-saved';
   }
 
   /** Produced and acknowledged before COMMIT: a crash from here on re-emits, never re-counts. */
-  private async emitVectors(vectors: FeatureVector[]): Promise<void> {
+  private async emitVectors(vectors: FeatureVector[], contexts: (Context | undefined)[]): Promise<void> {
     if (!this.options.emitVectors || vectors.length === 0) return;
     // Vectors of one input partition share one output partition (same key): chunk so a produce request's
     // record batch stays well under the broker's message.max.bytes (a vector is ~1.5 KB). The chunks are
@@ -390,7 +451,9 @@ export class Materializer {
       sends.push(
         this.options.producer.send(
           this.vectorsTopic,
-          vectors.slice(i, i + VECTORS_PER_SEND).map((v) => ({ key: v.entity, value: v })),
+          vectors
+            .slice(i, i + VECTORS_PER_SEND)
+            .map((v, j) => ({ key: v.entity, value: v, traceContext: contexts[i + j] })),
         ),
       );
     }
@@ -450,9 +513,12 @@ export class Materializer {
     await this.deadLetters.publish(failures);
     for (const f of failures) {
       this.kafkaMetrics.deadLettered.inc({ topic, group: this.options.groupId, kind: f.kind });
-      this.options.logger.warn(
-        { topic, offset: f.message.offset, event_id: f.eventId ?? undefined, failure_kind: f.kind, error: f.error },
-        'message dead-lettered',
+      // Logged inside the event's span: the line carries its trace.id.
+      context.with(f.traceContext ?? ROOT_CONTEXT, () =>
+        this.options.logger.warn(
+          { topic, offset: f.message.offset, event_id: f.eventId ?? undefined, failure_kind: f.kind, error: f.error },
+          'message dead-lettered',
+        ),
       );
     }
   }

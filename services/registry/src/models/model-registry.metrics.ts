@@ -36,6 +36,7 @@ export class ModelRegistryMetrics {
       labelNames: ['decision'],
       registers: [registry],
     });
+    for (const decision of ['promoted', 'refused', 'manual']) this.promotionDecisions.inc({ decision }, 0);
     const metrics = this;
     this.outboxPending = new Gauge({
       name: 'flywheel_registry_models_outbox_pending',
@@ -55,7 +56,7 @@ export class ModelRegistryMetrics {
       registers: [registry],
     });
     this.relaySendLatency = new Histogram({
-      name: 'flywheel_registry_models_relay_send_seconds',
+      name: 'flywheel_registry_models_relay_send_duration_seconds',
       help: 'Time for the relay to send a batch of lifecycle events and get the Kafka acknowledgement',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],

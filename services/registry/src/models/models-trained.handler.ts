@@ -32,7 +32,7 @@ export class ModelsTrainedHandler {
     try {
       const outcome = await this.registry.registerTrained(event);
       this.logger.info(
-        { model: event.model_name, run_id: event.run_id, ...outcome },
+        { 'model.name': event.model_name, run_id: event.run_id, ...outcome },
         outcome.duplicate ? 'models.trained.v1 run already registered; nothing to do' : 'registered trained model',
       );
     } catch (error) {

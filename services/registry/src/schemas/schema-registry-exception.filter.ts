@@ -21,7 +21,8 @@ export class SchemaRegistryExceptionFilter implements ExceptionFilter {
       response.status(status).json({ error_code: status, message: exception.message });
       return;
     }
-    this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+    // An object first: ECS error.type/message/stack_trace (the logger's context name is appended by Nest).
+    this.logger.error({ error: exception }, 'schema registry request failed');
     // 50001 is Confluent's "error in the backend data store": clients retry it.
     response.status(500).json({ error_code: 50001, message: 'Error in the backend data store' });
   }
