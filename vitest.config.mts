@@ -4,10 +4,9 @@ import { defineConfig } from 'vitest/config';
 
 const lib = (name: string) => resolve(import.meta.dirname, `libs/${name}/src`);
 const alias = Object.fromEntries(
-  ['config', 'contracts', 'kafka', 'observability', 'ml', 'testing', 'database', 'features'].map((n) => [
-    `@flywheel/${n}`,
-    lib(n),
-  ]),
+  ['config', 'contracts', 'kafka', 'observability', 'ml', 'testing', 'database', 'features', 'client', 'generator'].map(
+    (n) => [`@flywheel/${n}`, lib(n)],
+  ),
 );
 
 // SWC (not esbuild) so Nest's decorator metadata is emitted in tests exactly as in the build.
@@ -33,7 +32,7 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: 'unit',
-          include: ['libs/**/*.spec.ts', 'services/**/*.spec.ts'],
+          include: ['libs/**/*.spec.ts', 'services/**/*.spec.ts', 'test/**/*.spec.ts'],
           exclude: ['**/*.int.spec.ts', '**/node_modules/**'],
         },
       },

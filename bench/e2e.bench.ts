@@ -1,0 +1,295 @@
+/**
+ * End to end: collector → predictions with every service running (stream-inference ×2, monitor, trainer,
+ * dead-letter-alerter, registry), next to a plain kafkajs pipe with the same number of hops and no work, in
+ * the same run on the same broker.
+ *
+ *   npx tsx bench/e2e.bench.ts          (EVENTS=20000 LATENCY_SECONDS=20 ROUNDS=1 to change the defaults)
+ *
+ * - mesh: the demo's world (5,000 accounts, 500 merchants, reference data loaded, a first model trained and
+ *   promoted as `npm run demo` does), transactions POSTed to the collector in batches of 500 by 8 concurrent
+ *   clients; done when a prediction for every one of them is on predictions.v1.
+ * - plain: JSON events of the same size produced by kafkajs (acks=all, batches of 500, 8 concurrent senders)
+ *   to topic 0; three relay processes copy 0 → 1 → 2 → 3 (consume, produce unchanged, commit); done when
+ *   every event is on topic 3. Same hops as collector → events.raw → enrichment → events.enriched → features
+ *   → features.vectors → inference → predictions; no HTTP, no Avro, no validation, no state, no model.
+ * - throughput: EVENTS as fast as each takes them, events / (last output − first send).
+ * - latency: then LATENCY_SECONDS at 50% of that throughput, open loop (a batch every 50 ms on a fixed
+ *   schedule); per event, output seen by the bench − scheduled send time. p50 / p99; events not out after
+ *   30 s count as lost.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { schemaFor, topics } from '@flywheel/contracts';
+import {
+  CollectorSink,
+  deriveSeed,
+  loadReferenceData,
+  Population,
+  TrafficModel,
+  type Transaction,
+} from '@flywheel/generator';
+import { AvroSerde } from '@flywheel/kafka';
+import { type Mesh, REPO_ROOT, startMesh } from '@flywheel/testing';
+import { type Consumer, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { parseDemoArgs } from '../scripts/demo/demo-options';
+import { createApiKey, ensureInitialModel } from '../scripts/demo/initial-model';
+import { loopEnvironment } from '../scripts/demo/loop-settings';
+
+const EVENTS = Number(process.env.EVENTS ?? 20_000);
+const LATENCY_SECONDS = Number(process.env.LATENCY_SECONDS ?? 20);
+const ROUNDS = Number(process.env.ROUNDS ?? 1);
+const BATCH = 500;
+const SENDERS = 8;
+const TICK_MS = 50;
+const LOST_AFTER_MS = 30_000;
+const HOPS = 3;
+
+/** A pipeline under test: how to send a batch, and where outputs appear (event id → time seen). */
+interface Pipeline {
+  name: string;
+  send(batch: Transaction[]): Promise<void>;
+  seen: Map<string, number>;
+}
+
+interface Throughput {
+  events: number;
+  seconds: number;
+  perSecond: number;
+}
+
+interface Latency {
+  offered: number;
+  sent: number;
+  p50: number;
+  p99: number;
+  lost: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function waitFor(ids: string[], seen: Map<string, number>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (ids.every((id) => seen.has(id))) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** EVENTS through the pipeline as fast as SENDERS concurrent senders can push them. */
+async function throughput(pipeline: Pipeline, traffic: () => Transaction[]): Promise<Throughput> {
+  const batches = Array.from({ length: Math.ceil(EVENTS / BATCH) }, traffic);
+  const ids = batches.flat().map((t) => t.event_id);
+  const started = Date.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: SENDERS }, async () => {
+      while (next < batches.length) await pipeline.send(batches[next++]);
+    }),
+  );
+  await waitFor(ids, pipeline.seen, 300_000);
+  const last = Math.max(...ids.map((id) => pipeline.seen.get(id) ?? Date.now()));
+  const seconds = (last - started) / 1000;
+  const out = ids.filter((id) => pipeline.seen.has(id)).length;
+  return { events: out, seconds, perSecond: out / seconds };
+}
+
+/** Open loop at `rate` for LATENCY_SECONDS: a batch every TICK_MS on a fixed schedule, however slow answers are. */
+async function latency(pipeline: Pipeline, rate: number, traffic: (n: number) => Transaction[]): Promise<Latency> {
+  const perTick = Math.max(1, Math.round((rate * TICK_MS) / 1000));
+  const ticks = Math.round((LATENCY_SECONDS * 1000) / TICK_MS);
+  const scheduled = new Map<string, number>();
+  const start = Date.now() + 200;
+  const sends: Promise<void>[] = [];
+  for (let i = 0; i < ticks; i++) {
+    const at = start + i * TICK_MS;
+    const wait = at - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const batch = traffic(perTick).map((t) => ({ ...t, event_time: at }));
+    for (const t of batch) scheduled.set(t.event_id, at);
+    sends.push(pipeline.send(batch));
+  }
+  await Promise.all(sends);
+  const ids = [...scheduled.keys()];
+  await waitFor(ids, pipeline.seen, LOST_AFTER_MS);
+  const latencies = ids
+    .filter((id) => pipeline.seen.has(id))
+    .map((id) => (pipeline.seen.get(id) as number) - (scheduled.get(id) as number))
+    .sort((a, b) => a - b);
+  return {
+    offered: (perTick * 1000) / TICK_MS,
+    sent: ids.length,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    lost: ids.length - latencies.length,
+  };
+}
+
+/** Reads a topic from its end, noting when each event id first appears. */
+async function watch(
+  kafka: Kafka,
+  topic: string,
+  idOf: (value: Buffer) => Promise<string>,
+): Promise<{ seen: Map<string, number>; consumer: Consumer }> {
+  const seen = new Map<string, number>();
+  const consumer = kafka.consumer({ groupId: `bench-e2e-watch-${randomUUID()}`, maxWaitTimeInMs: 50 });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: false });
+  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+  await consumer.run({
+    partitionsConsumedConcurrently: 6,
+    eachBatch: async ({ batch }) => {
+      const now = Date.now();
+      for (const m of batch.messages) {
+        if (!m.value) continue;
+        const id = await idOf(m.value);
+        if (!seen.has(id)) seen.set(id, now);
+      }
+    },
+  });
+  await joined;
+  return { seen, consumer };
+}
+
+function startRelay(brokers: string, from: string, to: string): Promise<ChildProcess> {
+  const child = spawn(
+    `${REPO_ROOT}/node_modules/.bin/tsx`,
+    ['bench/e2e-relay.ts', brokers, from, to, `bench-e2e-relay-${randomUUID()}`],
+    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  return new Promise((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('ready')) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`relay ${from} → ${to} exited with ${code}`)));
+  });
+}
+
+async function plainPipe(mesh: Mesh, kafka: Kafka): Promise<{ pipeline: Pipeline; stop(): Promise<void> }> {
+  const base = `bench.e2e.${randomUUID().slice(0, 8)}`;
+  const names = Array.from({ length: HOPS + 1 }, (_, i) => `${base}.hop${i}`);
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: names.map((topic) => ({ topic, numPartitions: 6 })), waitForLeaders: true });
+  await admin.disconnect();
+  const relays = await Promise.all(names.slice(0, HOPS).map((from, i) => startRelay(mesh.brokers, from, names[i + 1])));
+  const { seen, consumer } = await watch(
+    kafka,
+    names[HOPS],
+    async (value) => (JSON.parse(value.toString()) as Transaction).event_id,
+  );
+  const producer: Producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  await producer.connect();
+  return {
+    pipeline: {
+      name: 'plain kafkajs pipe',
+      seen,
+      send: async (batch) => {
+        await producer.send({
+          topic: names[0],
+          acks: -1,
+          messages: batch.map((t) => ({ key: t.account_id, value: JSON.stringify({ type: 'transaction', ...t }) })),
+        });
+      },
+    },
+    stop: async () => {
+      await consumer.disconnect();
+      await producer.disconnect();
+      await Promise.all(
+        relays.map(
+          (relay) =>
+            new Promise<void>((resolve) => {
+              relay.once('exit', () => resolve());
+              relay.kill('SIGTERM');
+            }),
+        ),
+      );
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const options = parseDemoArgs(['--history', '4000', '--rate', '250'], false);
+  const mesh = await startMesh({
+    name: `bench-e2e-${process.pid}`,
+    ports: 'free',
+    ephemeral: true,
+    services: ['registry', 'collector', 'enrichment-api', 'feature-materializer', 'dead-letter-alerter'],
+    instances: { 'stream-inference': 2 },
+    env: loopEnvironment(options),
+    logLevel: 'warn',
+  });
+  try {
+    const population = new Population({ accounts: 5_000, merchants: 500, seed: 7 });
+    await loadReferenceData(mesh.url('enrichment-api'), mesh.adminToken, population);
+    const apiKey = await createApiKey(mesh, 'bench-e2e');
+    await ensureInitialModel(mesh, options, population, apiKey.key, (line) => console.log(line));
+    await mesh.start(['stream-inference', 'monitor', 'trainer']);
+
+    const kafka = new Kafka({ clientId: 'bench-e2e', brokers: mesh.brokers.split(','), logLevel: logLevel.NOTHING });
+    const serde = AvroSerde.connect(mesh.url('registry'), schemaFor);
+    const predictions = await watch(
+      kafka,
+      topics.predictions,
+      async (value) => ((await serde.decode(topics.predictions, value)) as { event_id: string }).event_id,
+    );
+    const collector = new CollectorSink(mesh.url('collector'), apiKey.key);
+    const never = new AbortController().signal;
+    const meshPipeline: Pipeline = {
+      name: 'mesh (collector → predictions)',
+      seen: predictions.seen,
+      send: async (batch) => {
+        const result = await collector.send({ transactions: batch, labels: [] }, never);
+        if (result.rejected > 0) throw new Error(`collector rejected ${result.rejected}: ${result.reasons.join('; ')}`);
+      },
+    };
+    const plain = await plainPipe(mesh, kafka);
+
+    // Transactions of the demo's world, event times just behind the clock (valid for every stage).
+    const model = new TrafficModel(population, {
+      rate: 100_000,
+      startTime: Date.now() - 60_000,
+      fraudRate: 0.04,
+      seed: deriveSeed(7, 'bench'),
+    });
+    const traffic = (n = BATCH) =>
+      Array.from({ length: n }, () => ({ ...model.next().transaction, event_time: Date.now() - 1_000 }));
+
+    const rows: string[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const pipeline of [plain.pipeline, meshPipeline]) {
+        const t = await throughput(pipeline, traffic);
+        console.log(
+          `[round ${round}] ${pipeline.name}: ${Math.round(t.perSecond)} events/s (${t.events} in ${t.seconds.toFixed(1)} s)`,
+        );
+        const l = await latency(pipeline, t.perSecond / 2, traffic);
+        console.log(
+          `[round ${round}] ${pipeline.name} at ${Math.round(l.offered)}/s: p50 ${l.p50} ms, p99 ${l.p99} ms, lost ${l.lost} of ${l.sent}`,
+        );
+        rows.push(
+          `| ${round} | ${pipeline.name} | ${Math.round(t.perSecond).toLocaleString('en-US')} | ${Math.round(l.offered).toLocaleString('en-US')} | ${l.p50} | ${l.p99} | ${l.lost} |`,
+        );
+      }
+    }
+    console.log('\n| round | pipeline | events/s | latency run at (events/s) | p50 ms | p99 ms | lost |');
+    console.log('|---|---|---:|---:|---:|---:|---:|');
+    for (const row of rows) console.log(row);
+    await plain.stop();
+    await predictions.consumer.disconnect();
+  } finally {
+    await mesh.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
