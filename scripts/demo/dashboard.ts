@@ -10,6 +10,8 @@ export interface DashboardContext {
   driftAt: string;
   generator: GeneratorStats | null;
   generatorStartedAt: number;
+  /** Why the generator's sends are being retried, if they are. */
+  sinkProblem?: string | null;
   events: readonly LoopEvent[];
 }
 
@@ -43,7 +45,9 @@ function trafficLine(ctx: DashboardContext, now: number, color: boolean): string
           `DRIFTED ${elapsed(now - g.driftedAt)} ago (after ${int(g.driftedAfterTransactions ?? 0)})`,
         )
       : `before drift (switch at ${ctx.driftAt})`;
-  const problems = g.rejected > 0 ? ` · rejected ${int(g.rejected)}` : '';
+  const problems =
+    (g.rejected > 0 ? ` · rejected ${int(g.rejected)}` : '') +
+    (ctx.sinkProblem ? ` · ${color ? red(ctx.sinkProblem) : ctx.sinkProblem}` : '');
   return (
     `traffic   ${int(g.transactions)} tx (${int(rate)}/s) · ${int(g.labels)} labels (${int(g.pendingLabels)} pending) · ` +
     `fraud ${fraud}% · ${phase}${problems}`
@@ -120,7 +124,9 @@ export function renderStatusLine(status: MeshStatus, ctx: DashboardContext, now 
   const top = drift ? [...drift.features].sort((a, b) => b.psi - a.psi)[0] : undefined;
   return [
     `[${elapsed(now - ctx.startedAt).padStart(6)}]`,
-    g ? `tx ${int(g.transactions)} labels ${int(g.labels)}${g.driftedAt ? ' DRIFTED' : ''} |` : 'tx - |',
+    g
+      ? `tx ${int(g.transactions)} labels ${int(g.labels)}${g.driftedAt ? ' DRIFTED' : ''}${ctx.sinkProblem ? ` (${ctx.sinkProblem})` : ''} |`
+      : 'tx - |',
     `${part('collector', 'in')} | ${part('enrichment-api', 'enrich')} | ${part('feature-materializer', 'features')} |`,
     `${part('stream-inference', 'inference')} | ${part('monitor', 'monitor')} |`,
     `prod v${status.productionVersion ?? '-'} serving ${status.serving.map((s) => s.version ?? '-').join(',')} |`,

@@ -137,8 +137,9 @@ async function main(): Promise<number> {
     reader = new MeshStatusReader(mesh, DEMO_MODEL);
 
     const generatorStartedAt = Date.now();
+    const sink = new CollectorSink(mesh.url('collector'), apiKey.key);
     generator = startGenerator({
-      sink: new CollectorSink(mesh.url('collector'), apiKey.key),
+      sink,
       population,
       rate: options.rate,
       accounts: options.accounts,
@@ -164,6 +165,7 @@ async function main(): Promise<number> {
       driftAt,
       generator: generator?.stats ?? null,
       generatorStartedAt,
+      sinkProblem: sink.problem,
       events: feed?.events ?? [],
     });
     if (options.plain) {
@@ -193,11 +195,12 @@ async function main(): Promise<number> {
       await show();
       if (outcome === 'stopped' || stop.signal.aborted) break;
       if (outcome === 'limits') {
+        // text printed under the screen block would be drawn over: start a new block after it
+        screen?.release();
         out(`traffic done (${summary(generator.stats)}); waiting for the pipeline to drain ...`);
         await drain(reader, stop.signal);
+        lastPlain = 0; // the final numbers, in either mode
         await show();
-        screen?.release();
-        out(renderStatusLine(status ?? (await reader.read()), context()));
         break;
       }
     }

@@ -85,7 +85,10 @@ async function main(argv: string[]): Promise<number> {
   process.stderr.write(`generating ${command.rate}/s into ${sink.description} (Ctrl-C stops)\n`);
   const ticker = command.quiet
     ? undefined
-    : setInterval(() => process.stderr.write(`${progressLine(generator.stats, Date.now() - started)}\n`), 5_000);
+    : setInterval(() => {
+        const problem = sink.problem ? ` — ${sink.problem}` : '';
+        process.stderr.write(`${progressLine(generator.stats, Date.now() - started)}${problem}\n`);
+      }, 5_000);
   try {
     const stats = await generator.done;
     process.stderr.write(`done: ${progressLine(stats, Date.now() - started)}\n`);

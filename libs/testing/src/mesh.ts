@@ -144,7 +144,11 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
     // Embedded Postgres keeps nothing between runs, so there is nothing consistent to resume.
     const kafka = await startOrResumeKafka(name, fresh || postgres.embedded, log);
     cleanups.push(() => (options.ephemeral ? stopKafka(name) : stopKafkaKeepingData(name)));
-    if (!kafka.resumed) await dropDatabase(postgres.serverUrl, database);
+    if (!kafka.resumed) {
+      // Kafka starts empty, so state kept in Postgres (stored offsets, models whose events are gone) must go too.
+      if (await dropDatabase(postgres.serverUrl, database))
+        log(`postgres    database ${database} dropped: a clean start`);
+    }
     const db = await databaseUrl(postgres.serverUrl, database);
     log(`kafka       ${kafka.bootstrapServers}${kafka.resumed ? ' (resumed)' : ''}`);
     log(`postgres    ${redact(db)}${postgres.embedded ? ' (embedded)' : ''}${kafka.resumed ? ' (resumed)' : ''}`);
@@ -415,14 +419,18 @@ export async function describeMesh(mesh: Mesh): Promise<MeshDescription> {
   return mesh instanceof LocalMesh ? mesh.describeWithKafka() : mesh.describe();
 }
 
-async function dropDatabase(serverUrl: string, name: string): Promise<void> {
+/** Drops a database if it exists; true when there was one. */
+async function dropDatabase(serverUrl: string, name: string): Promise<boolean> {
   if (!/^[a-z_][a-z0-9_]*$/i.test(name)) throw new Error(`bad database name ${name}`);
   const admin = new URL(serverUrl);
   admin.pathname = '/postgres';
   const client = new Client({ connectionString: admin.toString() });
   await client.connect();
   try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (!rowCount) return false;
     await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    return true;
   } finally {
     await client.end();
   }

@@ -59,8 +59,10 @@ describe('CollectorSink', () => {
   it('posts transactions and labels as one typed JSON batch with the key, retrying 429/5xx with the same body', async () => {
     const fake = await collector([500, 429, 503, 200]);
     server = fake.server;
-    const result = await new CollectorSink(fake.url, 'fw_key').send(batch, new AbortController().signal);
+    const sink = new CollectorSink(fake.url, 'fw_key');
+    const result = await sink.send(batch, new AbortController().signal);
     expect(result).toMatchObject({ accepted: 2, rejected: 0, retries: 3 });
+    expect(sink.problem).toBeNull();
     expect(fake.bodies).toHaveLength(4);
     expect(new Set(fake.bodies.map((b) => JSON.stringify(b))).size).toBe(1);
     expect(fake.bodies[0]).toMatchObject({
@@ -79,5 +81,18 @@ describe('CollectorSink', () => {
       SinkRefusedError,
     );
     expect(fake.bodies).toHaveLength(1);
+  });
+
+  it('says why it is waiting while the collector cannot be reached, and stops when told', async () => {
+    const fake = await collector([200]);
+    const url = fake.url;
+    fake.server.close();
+    const sink = new CollectorSink(url, 'fw_key');
+    const stop = new AbortController();
+    const sending = sink.send(batch, stop.signal);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(sink.problem).toMatch(/collector unreachable \(ECONNREFUSED\), retrying/);
+    stop.abort(new Error('stopped'));
+    await expect(sending).rejects.toThrow('stopped');
   });
 });

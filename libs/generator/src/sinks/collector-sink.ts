@@ -16,6 +16,7 @@ const MAX_BACKOFF_MS = 5_000;
  */
 export class CollectorSink implements EventSink {
   readonly description: string;
+  problem: string | null = null;
   private readonly url: string;
 
   constructor(
@@ -42,9 +43,10 @@ export class CollectorSink implements EventSink {
           body,
           signal,
         });
-      } catch {
+      } catch (error) {
         if (signal.aborted) throw signal.reason;
         // Connection refused or reset: the collector is (re)starting or overloaded. Keep the batch and retry.
+        this.problem = `collector unreachable (${causeOf(error)}), retrying`;
         retries++;
         await sleep(backoff, signal);
         backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
@@ -52,6 +54,7 @@ export class CollectorSink implements EventSink {
       }
       const text = await response.text();
       if (response.status === 200 || response.status === 422) {
+        this.problem = null;
         const answer = (text ? JSON.parse(text) : {}) as CollectorAnswer;
         const reasons = (answer.results ?? [])
           .filter((r) => r.status === 'rejected')
@@ -62,6 +65,7 @@ export class CollectorSink implements EventSink {
       // 429 and 503 say when to come back; any other 5xx is the server's trouble, not the batch's (seen: a 500
       // when the API-key lookup timed out on a busy Postgres). Resending is safe: the event ids are ours.
       if (response.status === 429 || response.status >= 500) {
+        this.problem = `collector answered ${response.status}, retrying`;
         retries++;
         const retryAfter = Number(response.headers.get('retry-after') ?? Number.NaN);
         await sleep(Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : backoff, signal);
@@ -73,4 +77,9 @@ export class CollectorSink implements EventSink {
   }
 
   async close(): Promise<void> {}
+}
+
+function causeOf(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? (error as Error).message;
 }

@@ -18,6 +18,8 @@ export interface SendResult {
 /** Where generated events go: the collector's HTTP API or straight into Kafka. */
 export interface EventSink {
   readonly description: string;
+  /** What keeps the current batch from being stored while it is retried (null when all is well), for progress lines. */
+  readonly problem?: string | null;
   /**
    * Sends one batch, retrying what is worth retrying, until it is stored or `signal` aborts. Throws on an
    * answer no retry can fix (wrong API key, oversized batch) and when aborted.
