@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CollectorSink } from './collector-sink';
 import { SinkRefusedError } from './event-sink';
 
@@ -90,8 +90,10 @@ describe('CollectorSink', () => {
     const sink = new CollectorSink(url, 'fw_key');
     const stop = new AbortController();
     const sending = sink.send(batch, stop.signal);
-    await new Promise((r) => setTimeout(r, 500));
-    expect(sink.problem).toMatch(/collector unreachable \(ECONNREFUSED\), retrying/);
+    await vi.waitFor(() => expect(sink.problem).toMatch(/collector unreachable \(ECONNREFUSED\), retrying/), {
+      timeout: 5_000,
+      interval: 20,
+    });
     stop.abort(new Error('stopped'));
     await expect(sending).rejects.toThrow('stopped');
   });
