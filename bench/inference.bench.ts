@@ -26,7 +26,11 @@ import {
 } from '../test/inference/inference-harness';
 import { startBenchEnvironment } from './bench-env';
 
-const BATCHES = [1, 16, 64, 256];
+const BATCHES = (process.env.BENCH_BATCHES ?? '1,16,64,256').split(',').map(Number);
+/** Extra environment for every instance, e.g. INSTANCE_ENV='{"PARTITIONS_CONCURRENCY":"3"}'. */
+const INSTANCE_ENV: Record<string, string> = JSON.parse(process.env.INSTANCE_ENV ?? '{}');
+/** Sections to run (all by default): 1 in process, 2 one instance, 3 scaling, 4 latency. */
+const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? '1,2,3,4').split(','));
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 function timeLoop(ms: number, body: () => number): number {
@@ -74,7 +78,8 @@ async function main() {
       [b, k],
     );
     raw[b] = timeLoop(1500, () => {
-      const y = bundle.model.predict(x) as tf.Tensor;
+      // the fastest raw form: one pass over the whole batch (the default slices it into 32-row batches)
+      const y = bundle.model.predict(x, { batchSize: b }) as tf.Tensor;
       y.dataSync();
       y.dispose();
       return b;
@@ -113,7 +118,7 @@ async function main() {
     await produceVectors(mesh, prefix, makeVectors(count, batch * 7 + instances), 1000);
     const admin = mesh.kafka.admin();
     await admin.connect();
-    const extra = { BATCH_MAX_ROWS: String(batch), BATCH_MAX_WAIT_MS: '20', LOG_LEVEL: 'warn' };
+    const extra = { BATCH_MAX_ROWS: String(batch), BATCH_MAX_WAIT_MS: '20', LOG_LEVEL: 'warn', ...INSTANCE_ENV };
     const procs = await Promise.all(
       Array.from({ length: instances }, (_, i) =>
         startServiceProcess('stream-inference', {
@@ -140,25 +145,81 @@ async function main() {
     };
   };
 
-  console.log('\n2) one built instance through Kafka (vectors backlog → predictions acked), steady state');
+  /**
+   * The Kafka-I/O ceiling of one instance: a plain kafkajs consume→produce pass-through of the same vector
+   * backlog (no decode, no scoring, no encode), same fetch wait and partition concurrency as the instance.
+   */
+  const passThrough = async (count: number): Promise<number> => {
+    const prefix = testPrefix('benchpass');
+    const mesh = await meshClient(brokers, env.registryUrl, prefix);
+    await produceVectors(mesh, prefix, makeVectors(count, 11), 1000);
+    const admin = mesh.kafka.admin();
+    await admin.connect();
+    const producer = mesh.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const consumer = mesh.kafka.consumer({ groupId: `${prefix}pass`, maxWaitTimeInMs: 20 });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [withPrefix(prefix, topics.featureVectors)], fromBeginning: true });
+    const out = withPrefix(prefix, topics.predictions);
+    await consumer.run({
+      partitionsConsumedConcurrently: Number(INSTANCE_ENV.PARTITIONS_CONCURRENCY ?? 3),
+      eachBatch: async ({ batch }) => {
+        await producer.send({
+          topic: out,
+          acks: -1,
+          messages: batch.messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
+        });
+      },
+    });
+    const rate = await steadyRate(admin, out, count);
+    await consumer.disconnect();
+    await producer.disconnect();
+    await admin.disconnect();
+    await mesh.close();
+    return rate;
+  };
+
   const instanceRates: Record<number, number> = {};
-  for (const b of BATCHES) {
-    const count = b === 1 ? 3_000 : b === 16 ? 20_000 : 40_000;
-    const run = await runInstances(`BATCH_MAX_ROWS ${String(b).padStart(3)} (raw predict ${fmt(raw[b])})`, count, 1, b);
-    instanceRates[b] = run.rate;
-    console.log(`      = ${((run.rate / raw[b]) * 100).toFixed(1)}% of raw predict at this batch size`);
-    await run.close();
+  if (SECTIONS.has('2')) {
+    console.log('\n2) one built instance through Kafka (vectors backlog → predictions acked), steady state');
+    console.log(`   instance environment ${JSON.stringify(INSTANCE_ENV)}`);
+    const pass = await passThrough(40_000);
+    console.log(`   plain kafkajs consume→produce pass-through (Kafka I/O ceiling): ${fmt(pass)} rows/s`);
+    for (const b of BATCHES) {
+      const count = Number(process.env.INSTANCE_ROWS ?? (b === 1 ? 3_000 : b === 16 ? 20_000 : 40_000));
+      const run = await runInstances(
+        `BATCH_MAX_ROWS ${String(b).padStart(3)} (raw predict ${fmt(raw[b])})`,
+        count,
+        1,
+        b,
+      );
+      instanceRates[b] = run.rate;
+      console.log(
+        `      = ${((run.rate / raw[b]) * 100).toFixed(1)}% of raw predict, ${((run.rate / pass) * 100).toFixed(0)}% of the pass-through`,
+      );
+      await run.close();
+    }
   }
 
-  console.log('\n3) 1 vs 2 instances, BATCH_MAX_ROWS 256, 6 partitions');
-  const one = await runInstances('1 instance ', 60_000, 1, 256);
-  await one.close();
-  const two = await runInstances('2 instances', 60_000, 2, 256);
-  await two.close();
-  console.log(`   ratio 2/1 = ${(two.rate / one.rate).toFixed(2)} (2 cores shared with the broker and this benchmark)`);
+  let oneRate = 0;
+  if (SECTIONS.has('3')) {
+    console.log('\n3) 1 vs 2 instances, BATCH_MAX_ROWS 256, 6 partitions');
+    const one = await runInstances('1 instance ', 60_000, 1, 256);
+    await one.close();
+    oneRate = one.rate;
+    const two = await runInstances('2 instances', 60_000, 2, 256);
+    await two.close();
+    console.log(
+      `   ratio 2/1 = ${(two.rate / one.rate).toFixed(2)} (2 cores shared with the broker and this benchmark)`,
+    );
+  }
 
+  if (!SECTIONS.has('4')) {
+    await env.stop();
+    return;
+  }
   console.log('\n4) latency at 50% of 1-instance saturation');
-  const saturation = Math.max(one.rate, instanceRates[256]);
+  const saturation = Math.max(oneRate, instanceRates[256] ?? 0) || Number(process.env.SATURATION_ROWS_S ?? 10_000);
   const target = saturation / 2;
   const prefix = testPrefix('benchlat');
   const mesh = await meshClient(brokers, env.registryUrl, prefix);
@@ -167,6 +228,7 @@ async function main() {
   const proc = await startServiceProcess('stream-inference', {
     env: serviceEnv({ kafkaBrokers: brokers, schemaRegistryUrl: env.registryUrl }, prefix, source.url, {
       LOG_LEVEL: 'warn',
+      ...INSTANCE_ENV,
     }),
   });
   const received: number[] = [];

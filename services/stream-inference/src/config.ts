@@ -38,8 +38,12 @@ const StreamInferenceEnv = z.object({
   BATCH_MAX_WAIT_MS: z.coerce.number().int().min(0).max(10_000).default(50),
   /** How long a silent (crashed) instance keeps its partitions before the group hands them to another one. */
   CONSUMER_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(30_000),
-  /** Partitions scored concurrently by one instance (≤ cores helps only with a native backend). */
-  PARTITIONS_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  /**
+   * Partitions scored concurrently by one instance. Scoring is synchronous, so this does not add CPU: it
+   * overlaps one partition's produce round trip (acks=all) with another's decode and predict — measured
+   * +65% rows/s at 3 vs 1 (bench/inference.bench.ts). Each partition's micro-batches stay in offset order.
+   */
+  PARTITIONS_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(3),
   PRODUCE_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   /** tfjs backend: auto = tfjs-node when installed, else wasm. */
   ML_BACKEND: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),

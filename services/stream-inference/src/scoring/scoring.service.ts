@@ -20,8 +20,11 @@ import { INFERENCE_CONFIG } from '../tokens';
 
 /** Kafka header naming the micro-batch a prediction was scored in (`<instance>:<sequence>`). */
 export const BATCH_HEADER = 'flywheel-batch';
-/** At most this many shadow sends in flight; beyond it a shadow batch is skipped, never the champion slowed. */
-const MAX_SHADOW_IN_FLIGHT = 4;
+/**
+ * Shadow sends in flight per partition scored concurrently; beyond it a shadow batch is skipped (counted),
+ * never the champion slowed. Per partition: each concurrent partition has its champion send in flight too.
+ */
+const SHADOW_IN_FLIGHT_PER_PARTITION = 4;
 
 export interface MicroBatchResult {
   /** Predictions of the usable rows, in input order. */
@@ -185,7 +188,7 @@ export class ScoringService {
   private shadowScore(vectors: readonly FeatureVector[]): void {
     const shadow = this.models.store.shadow;
     if (!shadow) return;
-    if (this.shadowInFlight >= MAX_SHADOW_IN_FLIGHT) {
+    if (this.shadowInFlight >= SHADOW_IN_FLIGHT_PER_PARTITION * this.config.PARTITIONS_CONCURRENCY) {
       this.metrics.shadowDropped.inc();
       return;
     }
