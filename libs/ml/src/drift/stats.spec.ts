@@ -143,7 +143,15 @@ describe('drift statistics', () => {
 
     it('puts edges at the quantiles and de-duplicates ties', () => {
       expect(quantileEdges([1, 2, 3, 4, 5], 4)).toEqual([1, 2, 3, 4, 5]);
-      expect(quantileEdges([0, 0, 0, 0, 1], 4)).toEqual([0, 1]);
+      // at most `bins` distinct values: one bin per value, however rare (a 5% flag is not merged into the 0s)
+      expect(quantileEdges([0, 0, 0, 0, 1], 4)).toEqual([0, 1, 2]);
+      const flag = [...Array(95).fill(0), ...Array(5).fill(1)];
+      expect(binCounts(quantileEdges(flag, 10), flag)).toEqual([95, 5]);
+      expect(quantileEdges([2, 0, 1, 2, 1, 0], 3)).toEqual([0, 1, 2, 3]);
+      expect(quantileEdges([7, 7, 7], 5)).toEqual([7, 8]);
+      // more distinct values than bins: quantile edges, repeated quantiles collapsed
+      const skewed = [...Array(80).fill(0), ...Array.from({ length: 20 }, (_, i) => i + 1)];
+      expect(quantileEdges(skewed, 4)).toEqual([0, 20]);
       const h = quantileHistogram('x', normals(seededRandom(3), 10_000), 10);
       expect(h.counts).toHaveLength(10);
       for (const c of h.counts) expect(Math.abs(c - 1000)).toBeLessThanOrEqual(1);

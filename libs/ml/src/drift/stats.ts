@@ -51,12 +51,19 @@ export function binCounts(edges: ArrayLike<number>, values: ArrayLike<number>): 
 }
 
 /**
- * Edges at the 0, 1/bins, …, 1 quantiles of `values` (type-7 linear interpolation, as numpy's default),
- * de-duplicated so ties do not create empty bins. Used to build baselines.
+ * Baseline bin edges: at the 0, 1/bins, …, 1 quantiles of `values` (type-7 linear interpolation, as numpy's
+ * default), de-duplicated so ties do not create empty bins. A discrete feature with at most `bins` distinct
+ * values gets one bin per value instead: quantile edges would merge a rare value into its neighbour's bin (a
+ * flag set on 5% of the rows has every quantile but the last at 0 → edges [0, 1], one bin), so a shift in that
+ * value's share could never show in the PSI. A constant gets [v, v + 1], so the edges are always ascending.
  */
 export function quantileEdges(values: ArrayLike<number>, bins: number): number[] {
   if (values.length === 0) throw new RangeError('quantileEdges needs at least one value');
+  if (!Number.isInteger(bins) || bins < 1) throw new RangeError('bins must be a positive integer');
   const sorted = Float64Array.from(values).sort();
+  const distinct = distinctSorted(sorted, bins + 1);
+  // [v_0, v_1), …, [v_last, ∞): each value alone in its bin
+  if (distinct.length <= bins) return [...distinct, distinct[distinct.length - 1] + 1];
   const edges: number[] = [];
   for (let i = 0; i <= bins; i++) {
     const h = (sorted.length - 1) * (i / bins);
@@ -65,8 +72,16 @@ export function quantileEdges(values: ArrayLike<number>, bins: number): number[]
     const q = sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
     if (edges.length === 0 || q > edges[edges.length - 1]) edges.push(q);
   }
-  if (edges.length === 1) edges.push(edges[0]);
   return edges;
+}
+
+/** The distinct values of ascending `sorted`, stopping once there are more than `limit`. */
+function distinctSorted(sorted: Float64Array, limit: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < sorted.length && out.length <= limit; i++) {
+    if (i === 0 || sorted[i] !== sorted[i - 1]) out.push(sorted[i]);
+  }
+  return out;
 }
 
 /** A Histogram of `values` on quantile edges of those same values. */

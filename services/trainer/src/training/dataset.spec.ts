@@ -1,13 +1,6 @@
 import type { TrainingRow } from '@flywheel/features';
 import { describe, expect, it } from 'vitest';
-import {
-  histogramCounts,
-  precisionRecallAt,
-  quantileBinEdges,
-  quantileSorted,
-  splitByTime,
-  usableRows,
-} from './dataset';
+import { histogram, precisionRecallAt, splitByTime, usableRows } from './dataset';
 
 const row = (event_time: number, label = 0, features: Record<string, number> = { x: event_time }): TrainingRow => ({
   event_id: `e${event_time}`,
@@ -53,41 +46,19 @@ describe('splitByTime', () => {
   });
 });
 
-describe('quantile bin edges and histogram counts', () => {
-  it('interpolates quantiles like numpy (linear)', () => {
-    const sorted = [1, 2, 3, 4];
-    // numpy.quantile([1,2,3,4], [0, .25, .5, .9, 1]) = [1, 1.75, 2.5, 3.7, 4]
-    expect([0, 0.25, 0.5, 0.9, 1].map((p) => quantileSorted(sorted, p))).toEqual([
-      1,
-      1.75,
-      2.5,
-      expect.closeTo(3.7),
-      4,
-    ]);
-  });
-
-  it('edges at the quantiles of 0..99 give equal-frequency bins', () => {
+describe('baseline histograms', () => {
+  it('bins on the shared quantile edges (libs/ml): equal-frequency bins for a continuous feature', () => {
     const values = Array.from({ length: 100 }, (_, i) => 99 - i);
-    const edges = quantileBinEdges(values, 4);
-    expect(edges).toEqual([0, 24.75, 49.5, 74.25, 99]);
-    expect(histogramCounts(values, edges)).toEqual([25, 25, 25, 25]);
+    expect(histogram('x', values, 4)).toEqual({
+      name: 'x',
+      bin_edges: [0, 24.75, 49.5, 74.25, 99],
+      counts: [25, 25, 25, 25],
+    });
   });
 
-  it('collapses repeated quantiles and widens a constant variable', () => {
-    const binary = [...Array(80).fill(0), ...Array(20).fill(1)];
-    // quantiles 0..0.7 are all 0, 0.8 interpolates to 0.2, 0.9 and 1 are 1
-    const edges = quantileBinEdges(binary, 10);
-    expect(edges).toEqual([0, expect.closeTo(0.2), 1]);
-    expect(histogramCounts(binary, edges)).toEqual([80, 20]);
-    expect(quantileBinEdges([7, 7, 7], 5)).toEqual([7, 8]);
-  });
-
-  it('counts [e_i, e_i+1), with open-ended outer bins; counts length = edges length - 1', () => {
-    const edges = [0, 10, 20, 30];
-    const counts = histogramCounts([-5, 0, 9.99, 10, 19, 20, 29, 30, 1e9], edges);
-    expect(counts).toEqual([3, 2, 4]);
-    expect(counts.length).toBe(edges.length - 1);
-    expect(counts.reduce((a, b) => a + b, 0)).toBe(9);
+  it('keeps a rare flag in a bin of its own, so the monitor can see its share move', () => {
+    const flag = [...Array(95).fill(0), ...Array(5).fill(1)];
+    expect(histogram('is_foreign', flag, 10)).toEqual({ name: 'is_foreign', bin_edges: [0, 1, 2], counts: [95, 5] });
   });
 });
 

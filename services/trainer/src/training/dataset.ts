@@ -1,5 +1,6 @@
 import type { Histogram } from '@flywheel/contracts';
 import type { TrainingRow } from '@flywheel/features';
+import { binCounts, quantileEdges } from '@flywheel/ml';
 
 export interface TimeSplit {
   train: TrainingRow[];
@@ -36,61 +37,10 @@ export function countPositives(rows: readonly { label: number }[]): number {
   return n;
 }
 
-/** Value at quantile p of ascending `sorted` (linear interpolation between closest ranks, numpy's default). */
-export function quantileSorted(sorted: ArrayLike<number>, p: number): number {
-  const n = sorted.length;
-  if (n === 0) throw new Error('quantile of no values');
-  const position = p * (n - 1);
-  const lower = Math.floor(position);
-  const upper = Math.min(n - 1, lower + 1);
-  const weight = position - lower;
-  return sorted[lower] + (sorted[upper] - sorted[lower]) * weight;
-}
-
-/**
- * Ascending, distinct bin edges at the quantiles 0, 1/bins, …, 1 of `values` (so each bin holds about the same
- * share of the training data). Repeated quantiles (discrete or constant features) collapse to one edge; a constant
- * variable gets the two edges [v, v + 1] so the histogram is still well formed (at least two edges).
- */
-export function quantileBinEdges(values: ArrayLike<number>, bins: number): number[] {
-  if (!Number.isInteger(bins) || bins < 1) throw new Error('bins must be a positive integer');
-  const sorted = Float64Array.from(values).sort();
-  if (sorted.length === 0) throw new Error('cannot bin zero values');
-  const edges: number[] = [];
-  for (let i = 0; i <= bins; i++) {
-    const edge = quantileSorted(sorted, i / bins);
-    if (edges.length === 0 || edge > edges[edges.length - 1]) edges.push(edge);
-  }
-  if (edges.length === 1) edges.push(edges[0] + 1);
-  return edges;
-}
-
-/**
- * Counts values per bin as the Histogram contract defines it: counts[i] holds [edges[i], edges[i+1]); the outer
- * bins are open-ended (below the first edge → bin 0, at or above the last edge → the last bin).
- */
-export function histogramCounts(values: ArrayLike<number>, edges: readonly number[]): number[] {
-  if (edges.length < 2) throw new Error('a histogram needs at least two edges');
-  const bins = edges.length - 1;
-  const counts = new Array<number>(bins).fill(0);
-  for (let k = 0; k < values.length; k++) {
-    const v = values[k];
-    // largest i with edges[i] <= v, clamped to [0, bins - 1]
-    let lo = 0;
-    let hi = bins - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (edges[mid] <= v) lo = mid;
-      else hi = mid - 1;
-    }
-    counts[lo]++;
-  }
-  return counts;
-}
-
+/** A baseline histogram: libs/ml's quantile edges (the monitor bins live values the same way) unless given. */
 export function histogram(name: string, values: ArrayLike<number>, bins: number, edges?: number[]): Histogram {
-  const binEdges = edges ?? quantileBinEdges(values, bins);
-  return { name, bin_edges: binEdges, counts: histogramCounts(values, binEdges) };
+  const binEdges = edges ?? quantileEdges(values, bins);
+  return { name, bin_edges: binEdges, counts: binCounts(binEdges, values) };
 }
 
 /** Per-feature histograms with quantile edges from the (training) rows. */
