@@ -87,6 +87,8 @@ export const trainRefusalReasons = {
   insufficientPositives: 'INSUFFICIENT_POSITIVES',
   noLabels: 'NO_LABELS',
   duplicateRequest: 'DUPLICATE_REQUEST',
+  /** An automatic request for a model version this trainer already retrained from moments ago (coalesced). */
+  alreadyRetrained: 'ALREADY_RETRAINED',
   trainingFailed: 'TRAINING_FAILED',
   notBetterThanProduction: 'NOT_BETTER_THAN_PRODUCTION',
 } as const;

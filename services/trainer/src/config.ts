@@ -63,6 +63,15 @@ const TrainerEnv = z.object({
   TRAINER_REVIEW_THRESHOLD: z.coerce.number().min(0).max(1).optional(),
   /** Bins of the baseline histograms (quantile edges). */
   TRAINER_HISTOGRAM_BINS: z.coerce.number().int().min(2).max(1000).default(10),
+  /**
+   * An automatic (DRIFT/QUALITY) request for a model version already retrained from within this long is answered
+   * ALREADY_RETRAINED instead of training a second candidate (one drift can reach several detectors). 0 = off.
+   */
+  TRAINER_COALESCE_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(10 * 60 * 1000),
   TRAINER_CONSUMER_GROUP: z.string().min(1).optional(),
   /** A training run blocks the consumer: the session must outlive it. */
   TRAINER_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).default(120_000),

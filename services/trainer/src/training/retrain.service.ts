@@ -5,6 +5,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { TrainerConfig } from '../config';
 import { TRAINER, TRAINER_CONFIG } from '../tokens';
+import { RetrainCoalescer } from './retrain-coalescer';
 import { windowForRequest } from './settings';
 import { runIdFor, type Trainer } from './trainer';
 
@@ -18,6 +19,7 @@ const REMEMBERED_REQUESTS = 10_000;
 @Injectable()
 export class RetrainService {
   private readonly handled = new Map<string, string>();
+  private readonly coalescer: RetrainCoalescer;
 
   constructor(
     @Inject(TRAINER) private readonly trainer: Trainer,
@@ -25,7 +27,9 @@ export class RetrainService {
     private readonly producer: FlywheelProducer,
     private readonly topicNames: TopicNames,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
-  ) {}
+  ) {
+    this.coalescer = new RetrainCoalescer(config.TRAINER_COALESCE_MS);
+  }
 
   async handle(request: RetrainRequested): Promise<void> {
     const previous = this.handled.get(request.request_id);
@@ -39,6 +43,20 @@ export class RetrainService {
         positives: 0,
         refused_at: Date.now(),
       });
+      return;
+    }
+    const earlier = this.coalescer.earlier(request, Date.now());
+    if (earlier) {
+      await this.refuse({
+        request_id: request.request_id,
+        model_name: request.model_name,
+        reason_code: trainRefusalReasons.alreadyRetrained,
+        message: `v${request.model_version} was retrained ${Math.round((Date.now() - earlier.at) / 1000)} s ago by request ${earlier.requestId} (run ${earlier.runId}); this ${request.reason} request adds no new run`,
+        rows: 0,
+        positives: 0,
+        refused_at: Date.now(),
+      });
+      this.remember(request.request_id, `coalesced with ${earlier.requestId}`);
       return;
     }
     const { from, to } = windowForRequest(this.config, request);
@@ -66,6 +84,7 @@ export class RetrainService {
         { key: result.event.model_name, value: result.event },
       ]);
       this.remember(request.request_id, `run ${runId}, artifact ${result.event.artifact_sha256}`);
+      this.coalescer.trainedFrom(request, { requestId: request.request_id, runId, at: Date.now() });
     } else {
       await this.refuse({ ...result.refusal, request_id: request.request_id });
       this.remember(request.request_id, `refused: ${result.refusal.reason_code}`);
