@@ -53,7 +53,9 @@ export function spawnDemo(args: string[]): DemoProcess {
   child.stderr?.on('data', collect);
   let result: DemoExit | undefined;
   const exited = new Promise<DemoExit>((resolveExit) =>
-    child.once('exit', (code, signal) => {
+    // 'close', not 'exit': npm may exit on SIGINT before the demo it started has finished stopping; the
+    // output pipe closes only when every process holding it (the demo too) is gone and its last lines are read
+    child.once('close', (code, signal) => {
       result = { code, signal };
       resolveExit(result);
     }),
