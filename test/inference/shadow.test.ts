@@ -177,4 +177,49 @@ describe('stream-inference: shadow scoring with the challenger alias', () => {
       await dlq.stop();
     }
   });
+
+  it('the shadow topic gone: shadow sends fail and are counted, the champion still scores every vector', async () => {
+    await source.setAlias('challenger', 2);
+    await waitUntil(
+      async () =>
+        /flywheel_inference_model_info\{[^}]*version="2"[^}]*role="shadow"[^}]*\} 1/.test(
+          await metricsText(service.url),
+        ),
+      { timeoutMs: 30_000, message: 'challenger v2 loaded as shadow again' },
+    );
+    const failuresBefore = shadowFailures(await metricsText(service.url));
+    // an operator deletes predictions.shadow.v1 (auto-creation is off on the broker): every shadow send fails
+    await shadow.stop();
+    const admin = mesh.kafka.admin();
+    await admin.connect();
+    try {
+      await admin.deleteTopics({ topics: [withPrefix(prefix, topics.predictionsShadow)], timeout: 30_000 });
+    } finally {
+      await admin.disconnect();
+    }
+    const vectors = makeVectors(600, 4545);
+    const ids = new Set(vectors.map((v) => v.event_id));
+    const started = Date.now();
+    await produceVectors(mesh, prefix, vectors, 50);
+    await waitUntil(
+      () => new Set(champion.items.map((p) => p.value.event_id).filter((id) => ids.has(id))).size >= ids.size,
+      { timeoutMs: 90_000, message: 'champion scored every vector while the shadow topic was gone' },
+    );
+    const championDone = Date.now() - started;
+    const scored = champion.items.filter((p) => ids.has(p.value.event_id));
+    expect(new Set(scored.map((p) => p.value.model_version))).toEqual(new Set([1]));
+    await waitUntil(async () => shadowFailures(await metricsText(service.url)) > failuresBefore, {
+      timeoutMs: 90_000,
+      message: 'failed shadow sends counted in flywheel_inference_shadow_failures_total',
+    });
+    console.info(
+      `[shadow] topic gone: champion scored 600 vectors in ${championDone} ms; first failed shadow send counted after ${Date.now() - started} ms`,
+    );
+    expect((await fetch(`${service.url}/health/ready`)).status).toBe(200);
+  });
 });
+
+function shadowFailures(metrics: string): number {
+  const line = metrics.split('\n').find((l) => l.startsWith('flywheel_inference_shadow_failures_total'));
+  return line ? Number(line.split(' ').pop()) : 0;
+}

@@ -8,6 +8,7 @@ import { ModelsService } from './models/models.service';
 import { PredictController } from './predict/predict.controller';
 import { ScoringHandler } from './scoring/scoring.handler';
 import { ScoringService } from './scoring/scoring.service';
+import { ShadowProducer } from './scoring/shadow-producer';
 import { INFERENCE_CONFIG, ML_BACKEND } from './tokens';
 
 /** Wiring only. */
@@ -41,6 +42,7 @@ export class AppModule {
         },
         ModelsService,
         ScoringService,
+        ShadowProducer,
       ],
     };
   }

@@ -17,6 +17,7 @@ import { InferenceMetrics } from '../inference.metrics';
 import type { ServingModel } from '../models/model-store';
 import { ModelsService } from '../models/models.service';
 import { INFERENCE_CONFIG } from '../tokens';
+import { ShadowProducer } from './shadow-producer';
 
 /** Kafka header naming the micro-batch a prediction was scored in (`<instance>:<sequence>`). */
 export const BATCH_HEADER = 'flywheel-batch';
@@ -46,6 +47,7 @@ export class ScoringService {
     @Inject(INFERENCE_CONFIG) private readonly config: StreamInferenceConfig,
     private readonly models: ModelsService,
     private readonly producer: FlywheelProducer,
+    private readonly shadowProducer: ShadowProducer,
     private readonly topicNames: TopicNames,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
     @Inject(METRICS_REGISTRY) registry: Registry,
@@ -203,7 +205,7 @@ export class ScoringService {
     if (predictions.length === 0) return;
     this.shadowInFlight++;
     const batchId = `${this.instance}:shadow:${randomUUID()}`;
-    this.producer
+    this.shadowProducer
       .send(
         this.topicNames.of(topics.predictionsShadow),
         predictions.map((p) => ({ key: p.entity, value: p, headers: { [BATCH_HEADER]: batchId } })),
