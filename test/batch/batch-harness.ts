@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { REPO_ROOT } from '../../libs/testing/src/service-process';
 import { DATABASE_SCHEMA as FEATURES_SCHEMA } from '../../services/feature-materializer/src/database-schema';
-import { CreateFeatures1764500000000 } from '../../services/feature-materializer/src/migrations/1764500000000-create-features';
+import { FEATURE_MIGRATIONS } from '../../services/feature-materializer/src/migrations';
 
 const DAY_MS = 86_400_000;
 
@@ -32,7 +32,7 @@ export async function createFeatureStore(dbUrl: string): Promise<void> {
     type: 'postgres',
     url: dbUrl,
     schema: FEATURES_SCHEMA,
-    migrations: [CreateFeatures1764500000000],
+    migrations: FEATURE_MIGRATIONS,
     migrationsTableName: 'migrations',
     migrationsTransactionMode: 'each',
     logging: false,
@@ -54,13 +54,14 @@ export interface SeedOptions {
   stepMs: number;
   /** entity of row i = `acct-${i % entities}`. */
   entities: number;
-  /** Leave these features out of the jsonb (a vector the model cannot use). */
+  /** Leave these features out (NULL elements: a vector the model cannot use). */
   omit?: readonly string[];
 }
 
 /**
  * Appends generated rows to features.offline_vectors in one INSERT … SELECT over generate_series (fast:
- * no row crosses the wire), creating the daily partitions first, as the materializer would.
+ * no row crosses the wire), creating the daily partitions and registering the version first, as the
+ * materializer would. A version registered earlier keeps its names: seed it with the same `featureNames`.
  */
 export async function seedOfflineLog(db: Client, o: SeedOptions): Promise<void> {
   const last = o.first + o.count - 1;
@@ -75,16 +76,16 @@ export async function seedOfflineLog(db: Client, o: SeedOptions): Promise<void> 
          FOR VALUES FROM (${day * DAY_MS}) TO (${(day + 1) * DAY_MS})`,
     );
   }
-  const pairs = o.featureNames
-    .map((name, j) => ({ name, j }))
-    .filter(({ name }) => !o.omit?.includes(name))
-    .map(
-      ({ name, j }) => `'${name.replaceAll("'", "''")}', round(((i * 7919 + ${j} * 104729) % 10007)::numeric / 100, 2)`,
-    );
-  // jsonb_build_object takes at most 100 arguments: merge groups of 40 pairs.
-  const groups: string[] = [];
-  for (let g = 0; g < pairs.length; g += 40) groups.push(`jsonb_build_object(${pairs.slice(g, g + 40).join(', ')})`);
-  const features = groups.length === 0 ? `'{}'::jsonb` : groups.join(' || ');
+  // The version's names, registered once as the materializer does; values in that order, omitted → NULL.
+  await db.query(
+    `INSERT INTO features.feature_set_versions (feature_set_version, feature_set, feature_names)
+     VALUES ($1, 'payments-fraud', $2::text[]) ON CONFLICT (feature_set_version) DO NOTHING`,
+    [o.featureSetVersion, o.featureNames],
+  );
+  const elements = o.featureNames.map((name, j) =>
+    o.omit?.includes(name) ? 'NULL' : `round(((i * 7919 + ${j} * 104729) % 10007)::numeric / 100, 2)::float8`,
+  );
+  const features = `ARRAY[${elements.join(', ')}]::float8[]`;
   await db.query(
     `INSERT INTO features.offline_vectors (namespace, event_id, entity, event_time, feature_set, feature_set_version, features)
      SELECT $1, ${eventIdSql('i')}, 'acct-' || (i % $2::bigint), $3::bigint + i * $4::bigint, 'payments-fraud', $5, ${features}

@@ -30,7 +30,7 @@ import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testEnv } from '../../libs/testing/src/test-env';
 import { DATABASE_SCHEMA as FEATURES_SCHEMA } from '../../services/feature-materializer/src/database-schema';
-import { CreateFeatures1764500000000 } from '../../services/feature-materializer/src/migrations/1764500000000-create-features';
+import { FEATURE_MIGRATIONS } from '../../services/feature-materializer/src/migrations';
 import { ADMIN_TOKEN, api } from '../../services/registry/test/model-fixtures';
 
 const run = promisify(execFile);
@@ -95,7 +95,7 @@ describe('trainer on Kafka', () => {
       type: 'postgres',
       url: dbUrl,
       schema: FEATURES_SCHEMA,
-      migrations: [CreateFeatures1764500000000],
+      migrations: FEATURE_MIGRATIONS,
       migrationsTableName: 'migrations',
       migrationsTransactionMode: 'each',
     });
@@ -115,11 +115,25 @@ describe('trainer on Kafka', () => {
         );
       }
       const ids = data.map((_, i) => `ev-${i}`);
+      // The log stores values as float8[] in the order the version registered: here NOT the model's order,
+      // so the training set has to map them back by name.
+      const stored = [...SYNTHETIC_FEATURES].reverse();
+      await db.query(
+        `INSERT INTO features.feature_set_versions (feature_set_version, feature_set, feature_names)
+         VALUES ($1, 'payments-fraud', $2::text[])`,
+        [FSV, stored],
+      );
       await db.query(
         `INSERT INTO features.offline_vectors (namespace, event_id, entity, event_time, feature_set, feature_set_version, features)
-         SELECT $1, u.id, u.entity, u.t, 'payments-fraud', $1, u.f::jsonb
+         SELECT $1, u.id, u.entity, u.t, 'payments-fraud', $1, u.f::float8[]
            FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[]) AS u(id, entity, t, f)`,
-        [FSV, ids, ids.map((_, i) => `acct-${i % 40}`), times, data.map((r) => JSON.stringify(r.features))],
+        [
+          FSV,
+          ids,
+          ids.map((_, i) => `acct-${i % 40}`),
+          times,
+          data.map((r) => `{${stored.map((name) => r.features[name]).join(',')}}`),
+        ],
       );
       // Labels arrive 30 s after their event; the first 10 events have no label (not in any training set).
       const labelled = data.map((r, i) => ({ r, i })).filter(({ i }) => i >= 10);

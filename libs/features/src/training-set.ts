@@ -5,6 +5,7 @@
  * vector emitted FOR each event: features as of its event time, from the state before the event. Joining
  * a label to that row by event_id therefore can never pick up features computed after the event, however
  * late the label arrives — unlike a join against the online store or "the latest vector of the entity".
+ * Its `features` column is float8[]; `<schema>.feature_set_versions` names the values of each version once.
  */
 
 /** The subset of pg's Pool/Client this needs. */
@@ -77,6 +78,13 @@ export async function pointInTimeTrainingSet(db: SqlQueryable, options: Training
   } else {
     throw new Error('pointInTimeTrainingSet needs labels or labelsTable');
   }
+  // The log stores each row's values as float8[] in the order its version registered once (feature_set_versions).
+  const registered = await db.query(
+    `SELECT feature_names FROM ${schema}.feature_set_versions WHERE feature_set_version = $1`,
+    [options.featureSetVersion],
+  );
+  if (registered.rows.length === 0) return [];
+  const names: string[] = registered.rows[0].feature_names;
   const { rows } = await db.query(
     `SELECT v.event_id, v.entity, v.event_time, v.features, l.is_fraud
        FROM ${schema}.offline_vectors v
@@ -89,7 +97,17 @@ export async function pointInTimeTrainingSet(db: SqlQueryable, options: Training
     event_id: r.event_id,
     entity: r.entity,
     event_time: Number(r.event_time),
-    features: r.features,
+    features: featureRecord(names, r.features),
     label: r.is_fraud ? 1 : 0,
   }));
+}
+
+/** name → value of a stored row; a NULL element (missing value) leaves its name out, as the jsonb log did. */
+function featureRecord(names: readonly string[], values: (number | null)[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (let i = 0; i < names.length; i++) {
+    const value = values[i];
+    if (value !== null && value !== undefined) out[names[i]] = value;
+  }
+  return out;
 }

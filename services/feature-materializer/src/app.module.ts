@@ -7,7 +7,7 @@ import { Pool } from 'pg';
 import type { FeatureMaterializerConfig } from './config';
 import { DATABASE_SCHEMA } from './database-schema';
 import { FEATURE_SET, FEATURE_STORE, featureSetFor, MATERIALIZER_CONFIG } from './feature-set.provider';
-import { CreateFeatures1764500000000 } from './migrations/1764500000000-create-features';
+import { FEATURE_MIGRATIONS } from './migrations';
 import { FeaturesController } from './online/features.controller';
 import { FeatureStore } from './store/feature-store';
 import { MaterializerRunner } from './stream/materializer.runner';
@@ -34,7 +34,7 @@ export class AppModule {
           url: config.DATABASE_URL,
           schema: DATABASE_SCHEMA,
           entities: [],
-          migrations: [CreateFeatures1764500000000],
+          migrations: FEATURE_MIGRATIONS,
           poolSize: 2,
         }),
         KafkaModule.forRoot({

@@ -15,7 +15,13 @@ import {
   ResultsStore,
   type RunDefinition,
 } from '../sink/results.store';
-import { countRows, OfflineLogCursor, type OfflineLogSelection, type OfflineRow } from '../source/offline-log.reader';
+import {
+  countRows,
+  OfflineLogCursor,
+  type OfflineLogSelection,
+  type OfflineRow,
+  storedFeatureNames,
+} from '../source/offline-log.reader';
 import { addSkipped, ChunkScorer, type ScoredChunk, skippedCount } from './chunk-scorer';
 import { RunConflictError } from './errors';
 import { loadModel, resolveModelRef } from './model-resolver';
@@ -192,6 +198,7 @@ export async function runBatchScoring(
       namespace,
       featureSetVersion: loaded.featureSetVersion,
       featureNames: loaded.scorer.spec.feature_names,
+      storedFeatureNames: await storedFeatureNames(featuresPool, config.FEATURES_SCHEMA, loaded.featureSetVersion),
       from: options.from,
       to: options.to,
       entities: options.entities,

@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Client, Pool, PoolClient } from 'pg';
 import type { Shard } from '../scoring/run-options';
 import { shardPredicate } from './shard';
 
@@ -11,6 +11,11 @@ export interface OfflineLogSelection {
   featureSetVersion: string;
   /** The model's inputs, in its order: the cursor returns exactly these values as one float8[] per row. */
   featureNames: readonly string[];
+  /**
+   * The order of the values in the log's rows of `featureSetVersion` (features.feature_set_versions, see
+   * storedFeatureNames); null when the version was never registered (no row of it can have values).
+   */
+  storedFeatureNames: readonly string[] | null;
   /** Event-time range [from, to), epoch millis. */
   from?: number;
   to?: number;
@@ -34,18 +39,43 @@ export type OfflineRow = [string, string, string, string | null, Buffer | null];
 
 const IDENT = /^[a-z_][a-z0-9_]*$/;
 
-/** A SQL string literal (standard_conforming_strings: only the quote needs doubling). */
-function literal(text: string): string {
-  if (text.includes('\0')) throw new Error('a feature name contains a NUL character');
-  return `'${text.replaceAll("'", "''")}'`;
+/** The names of a feature-set version's values in the offline log, in stored order; null if unregistered. */
+export async function storedFeatureNames(
+  pool: Pool | Client,
+  schema: string,
+  version: string,
+): Promise<string[] | null> {
+  if (!IDENT.test(schema)) throw new Error(`bad schema name ${schema}`);
+  const { rows } = await pool.query(
+    `SELECT feature_names FROM "${schema}".feature_set_versions WHERE feature_set_version = $1`,
+    [version],
+  );
+  return rows.length === 0 ? null : rows[0].feature_names;
+}
+
+/**
+ * The model's values of a row as SQL: the stored float8[] itself when the model reads the version's
+ * features in their stored order (the usual case: nothing to compute per row), else the elements picked
+ * by position (a name the version lacks is a NULL element, i.e. a missing value).
+ */
+function featuresExpression(selection: OfflineLogSelection): string {
+  const stored = selection.storedFeatureNames ?? [];
+  const model = selection.featureNames;
+  if (stored.length === model.length && model.every((name, i) => stored[i] === name)) return 'v.features';
+  const position = new Map(stored.map((name, i) => [name, i + 1]));
+  const elements = model.map((name) => {
+    const at = position.get(name);
+    return at === undefined ? 'NULL' : `v.features[${at}]`;
+  });
+  return `ARRAY[${elements.join(', ')}]::float8[]`;
 }
 
 /**
  * The read, in the order of the log's primary key (namespace, event_id, event_time), so it runs as an
  * index scan per daily partition (merged) and resumes from a checkpoint with a keyset condition on the
- * same index, instead of sorting the whole range before the first row. Postgres extracts the model's
- * features from the jsonb in model order and ships them as one binary float8[] (see float8-array.ts);
- * the shard and entity filters run there too.
+ * same index, instead of sorting the whole range before the first row. Postgres ships the model's values
+ * as one binary float8[] (see float8-array.ts), straight from the stored float8[] (issue 12: extracting
+ * them from jsonb was the limit of the whole run); the shard and entity filters run there too.
  */
 export function selectionSql(
   selection: OfflineLogSelection,
@@ -76,14 +106,14 @@ export function selectionSql(
   if (kind === 'count') {
     return { text: `SELECT count(*)::bigint AS n FROM ${table} WHERE ${where.join(' AND ')}`, values };
   }
-  // A value that is JSON null (NaN written by a buggy producer) or missing becomes a NULL element → NaN.
-  const features = selection.featureNames.map((name) => `(v.features ->> ${literal(name)})::float8`).join(', ');
+  // A NULL element (a missing value) becomes NaN when decoded.
+  const features = featuresExpression(selection);
   values.push(selection.featureSetVersion);
   const version = `$${values.length}::text`;
   return {
     text: `SELECT v.event_id, v.entity, v.event_time,
                   CASE WHEN v.feature_set_version = ${version} THEN NULL ELSE v.feature_set_version END,
-                  CASE WHEN v.feature_set_version = ${version} THEN array_send(ARRAY[${features}]::float8[]) END
+                  CASE WHEN v.feature_set_version = ${version} THEN array_send(${features}) END
              FROM ${table}
             WHERE ${where.join(' AND ')}
             ORDER BY v.namespace, v.event_id, v.event_time`,

@@ -20,7 +20,7 @@ import { DataSource } from 'typeorm';
 import { loadFeatureMaterializerConfig } from '../config';
 import { DATABASE_SCHEMA } from '../database-schema';
 import { featureSetFor } from '../feature-set.provider';
-import { CreateFeatures1764500000000 } from '../migrations/1764500000000-create-features';
+import { FEATURE_MIGRATIONS } from '../migrations';
 import { FeatureStore } from '../store/feature-store';
 import { Materializer } from '../stream/materializer';
 
@@ -54,7 +54,7 @@ async function main(): Promise<number> {
     type: 'postgres',
     url: config.DATABASE_URL,
     schema: DATABASE_SCHEMA,
-    migrations: [CreateFeatures1764500000000],
+    migrations: FEATURE_MIGRATIONS,
     migrationsTableName: 'migrations',
     migrationsTransactionMode: 'each',
   });

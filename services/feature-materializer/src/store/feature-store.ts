@@ -2,6 +2,7 @@ import type { FeatureVector, Label } from '@flywheel/contracts';
 import type { EntityState, FeatureSet } from '@flywheel/features';
 import type { Pool, PoolClient } from 'pg';
 import { DATABASE_SCHEMA } from '../database-schema';
+import { encodeFloat8Array, encodeInt8Array, encodeTextArray } from './binary-array';
 
 const s = `"${DATABASE_SCHEMA}"`;
 const DAY_MS = 86_400_000;
@@ -20,6 +21,8 @@ export interface OnlineRow {
 /** SQL of the features schema. Every write takes the caller's transaction client. */
 export class FeatureStore {
   private readonly knownDays = new Set<number>();
+  /** Feature names per registered feature-set version, in stored order (see registerFeatureSet). */
+  private readonly storedNames = new Map<string, readonly string[]>();
 
   constructor(readonly pool: Pool) {}
 
@@ -71,52 +74,43 @@ export class FeatureStore {
     return new Map(rows.map((r) => [r.entity, { entity: r.entity, ...(r.state as StoredState) }]));
   }
 
-  async saveStates(tx: PoolClient, namespace: string, partition: number, states: EntityState[]): Promise<void> {
-    if (states.length === 0) return;
-    await tx.query(
-      `INSERT INTO ${s}.entity_state (namespace, entity, kafka_partition, state, updated_at)
-       SELECT $1, u.entity, $2, u.state::jsonb, now() FROM unnest($3::text[], $4::text[]) AS u(entity, state)
-       ON CONFLICT (namespace, entity) DO UPDATE
-         SET state = EXCLUDED.state, kafka_partition = EXCLUDED.kafka_partition, updated_at = now()`,
-      [
-        namespace,
-        partition,
-        states.map((st) => st.entity),
-        states.map(({ entity: _entity, ...rest }) => JSON.stringify(rest)),
-      ],
+  /**
+   * The feature names of a feature-set version in the order its offline rows store their values,
+   * registering the version (with `featureSet.featureNames`' order) when it is new. Outside any transaction
+   * (autocommit) so a rolled-back batch never leaves a cached order that is not stored; cached after.
+   */
+  async registerFeatureSet(featureSet: FeatureSet): Promise<readonly string[]> {
+    const cached = this.storedNames.get(featureSet.version);
+    if (cached) return cached;
+    await this.pool.query(
+      `INSERT INTO ${s}.feature_set_versions (feature_set_version, feature_set, feature_names)
+       VALUES ($1, $2, $3::text[]) ON CONFLICT (feature_set_version) DO NOTHING`,
+      [featureSet.version, featureSet.name, featureSet.featureNames],
     );
-  }
-
-  async saveOnline(
-    tx: PoolClient,
-    namespace: string,
-    featureSet: FeatureSet,
-    rows: { entity: string; asOf: number; features: Record<string, number> }[],
-  ): Promise<void> {
-    if (rows.length === 0) return;
-    await tx.query(
-      `INSERT INTO ${s}.online_features (namespace, entity, feature_set, feature_set_version, as_of, features, updated_at)
-       SELECT $1, u.entity, $2, $3, u.as_of, u.features::jsonb, now()
-         FROM unnest($4::text[], $5::bigint[], $6::text[]) AS u(entity, as_of, features)
-       ON CONFLICT (namespace, entity) DO UPDATE
-         SET feature_set = EXCLUDED.feature_set, feature_set_version = EXCLUDED.feature_set_version,
-             as_of = EXCLUDED.as_of, features = EXCLUDED.features, updated_at = now()`,
-      [
-        namespace,
-        featureSet.name,
-        featureSet.version,
-        rows.map((r) => r.entity),
-        rows.map((r) => r.asOf),
-        rows.map((r) => JSON.stringify(r.features)),
-      ],
+    const { rows } = await this.pool.query(
+      `SELECT feature_names FROM ${s}.feature_set_versions WHERE feature_set_version = $1`,
+      [featureSet.version],
     );
+    const names: string[] = rows[0].feature_names;
+    // The version hashes the definition, so a registered version names the same features (maybe in another
+    // order, e.g. converted from the jsonb log); anything else is a corrupt registry, not something to write into.
+    const known = new Set(names);
+    if (names.length !== featureSet.featureNames.length || featureSet.featureNames.some((n) => !known.has(n))) {
+      throw new Error(
+        `feature set version ${featureSet.version} is registered with other feature names: ${names.join(', ')}`,
+      );
+    }
+    this.storedNames.set(featureSet.version, names);
+    return names;
   }
 
   /**
    * Everything a batch of events writes, in ONE statement (one round trip, data-modifying CTEs): entity
-   * states, online rows, offline log rows and the partition's next offset. Rows travel as one JSON
-   * document per table (json_to_recordset): one JSON.stringify on our side, one parse on Postgres', instead
-   * of a text[] per column whose elements (JSON with many quotes) pg would escape one by one.
+   * states, online rows, offline log rows and the partition's next offset. Every column travels as one
+   * array parameter in Postgres' BINARY format (binary-array.ts): nothing escaped, no number printed or
+   * parsed; states and online features are JSON text into json columns (validated, not rebuilt as jsonb);
+   * the offline rows' features are ONE float8[] of n × k values (k = names of the version, in their stored
+   * order) that each row slices.
    */
   async writeEventBatch(
     tx: PoolClient,
@@ -132,46 +126,55 @@ export class FeatureStore {
       vectors: FeatureVector[];
     },
   ): Promise<void> {
-    const { namespace, featureSet, topic, partition, nextOffset, group } = batch;
-    const states = batch.states.map(({ entity, maxEventTime, times, ids, num, cat }) => ({
-      entity,
-      state: { maxEventTime, times, ids, num, cat },
-    }));
-    const vectors = batch.vectors.map(({ event_id, entity, event_time, features }) => ({
-      event_id,
-      entity,
-      event_time,
-      features,
-    }));
+    const { namespace, featureSet, topic, partition, nextOffset, group, vectors } = batch;
+    const names = this.storedNames.get(featureSet.version);
+    if (!names) throw new Error(`feature set version ${featureSet.version} not registered: call registerFeatureSet`);
+    const k = names.length;
+    const values = new Float64Array(vectors.length * k);
+    for (let i = 0; i < vectors.length; i++) {
+      const features = vectors[i].features;
+      for (let j = 0; j < k; j++) values[i * k + j] = features[names[j]] ?? Number.NaN;
+    }
     await tx.query(
       `WITH st AS (
          INSERT INTO ${s}.entity_state (namespace, entity, kafka_partition, state, updated_at)
-         SELECT $1, x.entity, $2, x.state, now() FROM json_to_recordset($3::json) AS x(entity text, state jsonb)
+         SELECT $1, x.entity, $2, x.state::json, now() FROM unnest($3::text[], $4::text[]) AS x(entity, state)
          ON CONFLICT (namespace, entity) DO UPDATE
            SET state = EXCLUDED.state, kafka_partition = EXCLUDED.kafka_partition, updated_at = now()
        ), onl AS (
          INSERT INTO ${s}.online_features (namespace, entity, feature_set, feature_set_version, as_of, features, updated_at)
-         SELECT $1, x.entity, $4, $5, x.as_of, x.features, now()
-           FROM json_to_recordset($6::json) AS x(entity text, as_of bigint, features jsonb)
+         SELECT $1, x.entity, $5, $6, x.as_of, x.features::json, now()
+           FROM unnest($7::text[], $8::bigint[], $9::text[]) AS x(entity, as_of, features)
          ON CONFLICT (namespace, entity) DO UPDATE
            SET feature_set = EXCLUDED.feature_set, feature_set_version = EXCLUDED.feature_set_version,
                as_of = EXCLUDED.as_of, features = EXCLUDED.features, updated_at = now()
        ), off AS (
          INSERT INTO ${s}.offline_vectors (namespace, event_id, entity, event_time, feature_set, feature_set_version, features)
-         SELECT $1, x.event_id, x.entity, x.event_time, $4, $5, x.features
-           FROM json_to_recordset($7::json) AS x(event_id text, entity text, event_time bigint, features jsonb)
+         SELECT $1, x.event_id, x.entity, x.event_time, $5, $6, ($13::float8[])[(x.i - 1) * $14 + 1 : x.i * $14]
+           FROM unnest($10::text[], $11::text[], $12::bigint[]) WITH ORDINALITY AS x(event_id, entity, event_time, i)
          ON CONFLICT DO NOTHING
        )
-       UPDATE ${s}.consumer_offsets SET next_offset = $8, consumer_group = $9, updated_at = now()
-        WHERE namespace = $1 AND topic = $10 AND kafka_partition = $2`,
+       UPDATE ${s}.consumer_offsets SET next_offset = $15, consumer_group = $16, updated_at = now()
+        WHERE namespace = $1 AND topic = $17 AND kafka_partition = $2`,
       [
         namespace,
         partition,
-        JSON.stringify(states),
+        encodeTextArray(batch.states.map((st) => st.entity)),
+        encodeTextArray(
+          batch.states.map(({ maxEventTime, times, ids, num, cat }) =>
+            JSON.stringify({ maxEventTime, times, ids, num, cat }),
+          ),
+        ),
         featureSet.name,
         featureSet.version,
-        JSON.stringify(batch.online),
-        JSON.stringify(vectors),
+        encodeTextArray(batch.online.map((o) => o.entity)),
+        encodeInt8Array(batch.online.map((o) => o.as_of)),
+        encodeTextArray(batch.online.map((o) => JSON.stringify(o.features))),
+        encodeTextArray(vectors.map((v) => v.event_id)),
+        encodeTextArray(vectors.map((v) => v.entity)),
+        encodeInt8Array(vectors.map((v) => v.event_time)),
+        encodeFloat8Array(values),
+        k,
         nextOffset,
         group,
         topic,
@@ -200,25 +203,6 @@ export class FeatureStore {
       }
       this.knownDays.add(day);
     }
-  }
-
-  async appendOffline(tx: PoolClient, namespace: string, vectors: FeatureVector[]): Promise<void> {
-    if (vectors.length === 0) return;
-    await tx.query(
-      `INSERT INTO ${s}.offline_vectors (namespace, event_id, entity, event_time, feature_set, feature_set_version, features)
-       SELECT $1, u.event_id, u.entity, u.event_time, $2, $3, u.features::jsonb
-         FROM unnest($4::text[], $5::text[], $6::bigint[], $7::text[]) AS u(event_id, entity, event_time, features)
-       ON CONFLICT DO NOTHING`,
-      [
-        namespace,
-        vectors[0].feature_set,
-        vectors[0].feature_set_version,
-        vectors.map((v) => v.event_id),
-        vectors.map((v) => v.entity),
-        vectors.map((v) => v.event_time),
-        vectors.map((v) => JSON.stringify(v.features)),
-      ],
-    );
   }
 
   /** A later label of the same event supersedes an earlier one (by label_time); replays are no-ops. */

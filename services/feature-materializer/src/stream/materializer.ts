@@ -199,6 +199,8 @@ export class Materializer {
         await this.options.store.ensureOfflinePartitions(
           [...decoded.values()].flatMap((d) => (d instanceof Error ? [] : [d.event_time])),
         );
+        // The order of the offline rows' values (a no-op after the first batch).
+        await this.options.store.registerFeatureSet(this.options.featureSet);
         await this.inTransaction(payload, (tx, messages, next) =>
           this.applyEvents(tx, batch.partition, messages, decoded, next),
         );

@@ -9,17 +9,21 @@ import { TrainerMetrics } from './trainer.metrics';
 
 const T0 = Date.UTC(2026, 0, 1);
 
-/** The rows the offline-log join would return (SQL itself is covered by the integration test). */
+/**
+ * What the offline log returns (SQL itself is covered by the integration test): the version's feature names
+ * (features.feature_set_versions), then the joined rows with their values as float8[] in that order.
+ */
 function tableOf(count: number, seed: number): SqlQueryable {
   const rows = syntheticFraudData(count, seed).map((r, i) => ({
     event_id: `e-${i}`,
     entity: `acct-${i % 50}`,
     event_time: String(T0 + i * 1000),
-    features: r.features,
+    features: SYNTHETIC_FEATURES.map((name) => r.features[name]),
     is_fraud: r.label === 1,
   }));
   return {
-    query: async (_sql: string, params?: unknown[]) => {
+    query: async (sql: string, params?: unknown[]) => {
+      if (sql.includes('feature_set_versions')) return { rows: [{ feature_names: [...SYNTHETIC_FEATURES] }] };
       const [, , from, to] = params as [string, string, number, number];
       return { rows: rows.filter((r) => Number(r.event_time) >= from && Number(r.event_time) < to) };
     },
@@ -138,14 +142,16 @@ describe('Trainer', () => {
     if (few.outcome === 'refused') expect(few.refusal.message).toMatch(/only 50 labelled rows .* need 200/);
 
     const genuine: SqlQueryable = {
-      query: async () => ({
-        rows: syntheticFraudData(300, 1).map((r, i) => ({
-          event_id: `g${i}`,
-          entity: 'a',
-          event_time: T0 + i,
-          features: r.features,
-          is_fraud: false,
-        })),
+      query: async (sql: string) => ({
+        rows: sql.includes('feature_set_versions')
+          ? [{ feature_names: [...SYNTHETIC_FEATURES] }]
+          : syntheticFraudData(300, 1).map((r, i) => ({
+              event_id: `g${i}`,
+              entity: 'a',
+              event_time: T0 + i,
+              features: SYNTHETIC_FEATURES.map((name) => r.features[name]),
+              is_fraud: false,
+            })),
       }),
     };
     const one = await trainer(genuine, registry.client, settings()).run({
