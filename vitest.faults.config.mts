@@ -9,7 +9,7 @@ import { defineConfig } from 'vitest/config';
  */
 const lib = (name: string) => resolve(import.meta.dirname, `libs/${name}/src`);
 const alias = Object.fromEntries(
-  ['config', 'contracts', 'kafka', 'observability', 'ml', 'testing', 'database', 'features'].map((n) => [
+  ['config', 'contracts', 'kafka', 'observability', 'ml', 'testing', 'database', 'features', 'api-keys'].map((n) => [
     `@flywheel/${n}`,
     lib(n),
   ]),

@@ -11,8 +11,11 @@
  *   senders (saturation) and the same fixed rate. No HTTP, no validation, no Avro, no idempotence.
  * Saturation rounds alternate (plain, collector, plain, collector ...) so machine noise hits both alike; the
  * ratio is over all rounds. Accepted events/s counts only events Kafka acknowledged (a 200's accepted count / a resolved send).
+ * CPU seconds used during each row by this process (load generator + plain producer) and by the collector process
+ * are printed too: on a shared machine throughput swings with other load, CPU per event much less.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { ensureTopics, topics, withPrefix } from '@flywheel/contracts';
@@ -55,6 +58,30 @@ interface Result {
   ms: number;
   latencies: number[];
   errors: number;
+  /** CPU seconds used during the row: this process, and the collector process. */
+  cpu?: { bench: number; collector: number };
+}
+
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+/** User + system CPU seconds a process has used so far (Linux /proc). */
+function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (in parentheses, may contain spaces): utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/** Runs a row and records the CPU time this process and the collector used meanwhile. */
+async function withCpu(collectorPid: number, row: () => Promise<Result>): Promise<Result> {
+  const bench = process.cpuUsage();
+  const collector = processCpuSeconds(collectorPid);
+  const result = await row();
+  const used = process.cpuUsage(bench);
+  return {
+    ...result,
+    cpu: { bench: (used.user + used.system) / 1e6, collector: processCpuSeconds(collectorPid) - collector },
+  };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -173,22 +200,29 @@ async function main() {
     // Warm both paths (JIT, connections, metadata) before measuring.
     for (let i = 0; i < 20; i++) await Promise.all([viaCollector(), viaKafkajs()]);
     const results: Result[] = [];
+    const pid = collector.child.pid as number;
     for (let round = 1; round <= ROUNDS; round++) {
-      results.push(await saturate(`kafkajs plain, ${CLIENTS} senders (round ${round})`, viaKafkajs));
-      results.push(await saturate(`collector, ${CLIENTS} HTTP clients (round ${round})`, viaCollector));
+      results.push(
+        await withCpu(pid, () => saturate(`kafkajs plain, ${CLIENTS} senders (round ${round})`, viaKafkajs)),
+      );
+      results.push(
+        await withCpu(pid, () => saturate(`collector, ${CLIENTS} HTTP clients (round ${round})`, viaCollector)),
+      );
     }
-    results.push(await fixedRate(`kafkajs plain, ${RATE} ev/s`, viaKafkajs));
-    results.push(await fixedRate(`collector, ${RATE} ev/s`, viaCollector));
+    results.push(await withCpu(pid, () => fixedRate(`kafkajs plain, ${RATE} ev/s`, viaKafkajs)));
+    results.push(await withCpu(pid, () => fixedRate(`collector, ${RATE} ev/s`, viaCollector)));
 
     console.log(
       `\ncollector benchmark: batches of ${BATCH} events, ${SECONDS} s per row, ${CLIENTS} clients at saturation\n`,
     );
-    console.log('| run | accepted events/s | p50 ms | p99 ms | requests | errors |');
-    console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+    console.log(
+      '| run | accepted events/s | p50 ms | p99 ms | requests | errors | CPU s bench / collector | CPU ms per 1k events (bench + collector) |',
+    );
+    console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const r of results) {
       const sorted = [...r.latencies].sort((a, b) => a - b);
       console.log(
-        `| ${r.name} | ${Math.round((r.events / r.ms) * 1000).toLocaleString('en-US')} | ${percentile(sorted, 50).toFixed(1)} | ${percentile(sorted, 99).toFixed(1)} | ${r.latencies.length} | ${r.errors} |`,
+        `| ${r.name} | ${Math.round((r.events / r.ms) * 1000).toLocaleString('en-US')} | ${percentile(sorted, 50).toFixed(1)} | ${percentile(sorted, 99).toFixed(1)} | ${r.latencies.length} | ${r.errors} | ${cpuCells(r)} |`,
       );
     }
     const rate = (rows: Result[]) =>
@@ -210,6 +244,12 @@ async function main() {
     await collector.stop();
     await env.stop();
   }
+}
+
+function cpuCells(r: Result): string {
+  if (!r.cpu || r.events === 0) return '– | –';
+  const perThousand = (s: number) => ((s * 1e6) / r.events).toFixed(1);
+  return `${r.cpu.bench.toFixed(1)} / ${r.cpu.collector.toFixed(1)} | ${perThousand(r.cpu.bench)} + ${perThousand(r.cpu.collector)}`;
 }
 
 main().catch((error) => {

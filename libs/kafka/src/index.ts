@@ -26,7 +26,12 @@ export { KAFKA_CLIENT, KAFKA_OPTIONS } from './nest/kafka.tokens';
 export { type KafkaHandlerExtras, KafkaTransport, type KafkaTransportOptions } from './nest/kafka.transport';
 export { connectKafkaConsumer, type KafkaConsumerSettings } from './nest/kafka-consumer';
 export { KafkaController, KafkaRpcExceptionFilter } from './nest/kafka-rpc-exception.filter';
-export { FlywheelProducer, type OutgoingMessage, type SendOptions } from './producer/flywheel-producer';
+export {
+  FlywheelProducer,
+  type FlywheelProducerOptions,
+  type OutgoingMessage,
+  type SendOptions,
+} from './producer/flywheel-producer';
 export { type AvroSchema, AvroSerde, type SchemaResolver } from './serde/avro-serde';
 export { failSpan, type MessageSpan, PublishSpans, startProcessSpan, tagEventId } from './tracing/message-spans';
 export { extractTraceContext, headerString, injectTraceHeaders } from './tracing/trace-headers';

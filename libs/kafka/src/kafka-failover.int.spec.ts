@@ -22,7 +22,8 @@ describe('acknowledged writes survive a leader SIGKILL (3 brokers, RF 3, min.ins
   const env = testEnv();
   let cluster: KafkaCluster;
   let kafka: Kafka;
-  const topic = `test.failover.${uniqueSuffix()}`;
+  // One producer (the default) and partition-affine lanes (the collector's): each lane must keep the promise.
+  const topicFor = { 1: `test.failover.${uniqueSuffix()}`, 3: `test.failover.lanes.${uniqueSuffix()}` };
 
   beforeAll(async () => {
     cluster = await startKafka({ name: `failover-${uniqueSuffix()}`, brokers: 3 });
@@ -30,14 +31,12 @@ describe('acknowledged writes survive a leader SIGKILL (3 brokers, RF 3, min.ins
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({
-      topics: [
-        {
-          topic,
-          numPartitions: 6,
-          replicationFactor: 3,
-          configEntries: [{ name: 'min.insync.replicas', value: '2' }],
-        },
-      ],
+      topics: Object.values(topicFor).map((topic) => ({
+        topic,
+        numPartitions: 6,
+        replicationFactor: 3,
+        configEntries: [{ name: 'min.insync.replicas', value: '2' }],
+      })),
       waitForLeaders: true,
     });
     await admin.disconnect();
@@ -47,52 +46,57 @@ describe('acknowledged writes survive a leader SIGKILL (3 brokers, RF 3, min.ins
     await cluster?.stop();
   });
 
-  it('every event whose send resolved is in the log after the leader was killed and restarted', async () => {
-    const producer = new FlywheelProducer(
-      kafka,
-      AvroSerde.connect(env.schemaRegistryUrl, () => Tick),
-    );
-    await producer.connect([topic]);
-    const acknowledged: string[] = [];
-    const admin = kafka.admin();
-    await admin.connect();
-    const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
-    const victim = metadata.topics[0].partitions[0].leader;
-
-    let killed = false;
-    for (let batch = 0; batch < 40; batch++) {
-      const ids = Array.from({ length: 60 }, (_, i) => `b${batch}-${i}`);
-      if (batch === 10) {
-        killBroker(cluster, victim, 'SIGKILL');
-        killed = true;
-      }
-      await producer.send(
-        topic,
-        ids.map((id) => ({ key: id, value: { event_id: id } })),
+  it.each([1, 3] as const)(
+    'every event whose send resolved is in the log after the leader was killed and restarted (%i producer lanes)',
+    async (lanes) => {
+      const topic = topicFor[lanes];
+      const producer = new FlywheelProducer(
+        kafka,
+        AvroSerde.connect(env.schemaRegistryUrl, () => Tick),
+        { lanes },
       );
-      acknowledged.push(...ids);
-    }
-    expect(killed).toBe(true);
-    await restartBroker(cluster, victim);
-    await producer.disconnect();
+      await producer.connect([topic]);
+      const acknowledged: string[] = [];
+      const admin = kafka.admin();
+      await admin.connect();
+      const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+      const victim = metadata.topics[0].partitions[0].leader;
 
-    const seen = new Set<string>();
-    const consumer = kafka.consumer({ groupId: `failover-reader-${uniqueSuffix()}` });
-    const serde = AvroSerde.connect(env.schemaRegistryUrl, () => Tick);
-    await consumer.connect();
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        seen.add((await serde.decode<{ event_id: string }>(topic, message.value)).event_id);
-      },
-    });
-    await waitUntil(() => seen.size >= acknowledged.length, {
-      timeoutMs: 60_000,
-      message: 'every acknowledged event read back',
-    }).catch(() => undefined);
-    await consumer.disconnect();
-    await admin.disconnect();
-    const lost = acknowledged.filter((id) => !seen.has(id));
-    expect(lost).toEqual([]);
-  });
+      let killed = false;
+      for (let batch = 0; batch < 40; batch++) {
+        const ids = Array.from({ length: 60 }, (_, i) => `b${batch}-${i}`);
+        if (batch === 10) {
+          killBroker(cluster, victim, 'SIGKILL');
+          killed = true;
+        }
+        await producer.send(
+          topic,
+          ids.map((id) => ({ key: id, value: { event_id: id } })),
+        );
+        acknowledged.push(...ids);
+      }
+      expect(killed).toBe(true);
+      await restartBroker(cluster, victim);
+      await producer.disconnect();
+
+      const seen = new Set<string>();
+      const consumer = kafka.consumer({ groupId: `failover-reader-${uniqueSuffix()}` });
+      const serde = AvroSerde.connect(env.schemaRegistryUrl, () => Tick);
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          seen.add((await serde.decode<{ event_id: string }>(topic, message.value)).event_id);
+        },
+      });
+      await waitUntil(() => seen.size >= acknowledged.length, {
+        timeoutMs: 60_000,
+        message: 'every acknowledged event read back',
+      }).catch(() => undefined);
+      await consumer.disconnect();
+      await admin.disconnect();
+      const lost = acknowledged.filter((id) => !seen.has(id));
+      expect(lost).toEqual([]);
+    },
+  );
 });

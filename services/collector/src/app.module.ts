@@ -1,9 +1,9 @@
+import { API_KEY_MIGRATIONS } from '@flywheel/api-keys';
 import { dlqTopicFor, topics } from '@flywheel/contracts';
 import { DatabaseModule } from '@flywheel/database';
 import { KafkaModule, kafkaConnectionFromEnv } from '@flywheel/kafka';
 import { ObservabilityModule, type ServiceContext } from '@flywheel/observability';
 import { type DynamicModule, Global, Module } from '@nestjs/common';
-import { API_KEY_MIGRATIONS } from './api-keys/api-key-store';
 import { COLLECTOR_CONFIG, type CollectorConfig } from './config';
 import { DATABASE_SCHEMA } from './database-schema';
 import { COLLECTOR_INSTANCE, IngestModule } from './ingest/ingest.module';
@@ -54,6 +54,7 @@ export class AppModule {
           metrics: context.metrics,
           logger: context.logger,
           produces: COLLECTOR_TOPICS,
+          producerLanes: config.COLLECTOR_PRODUCER_LANES,
         }),
         IngestModule,
       ],

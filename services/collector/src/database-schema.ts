@@ -1,2 +1,4 @@
-/** The Postgres schema the collector owns (API keys); no other service reads it. */
-export const DATABASE_SCHEMA = 'collector';
+import { API_KEYS_SCHEMA } from '@flywheel/api-keys';
+
+/** The Postgres schema the collector owns (API keys, table and migration in libs/api-keys); no other service reads it. */
+export const DATABASE_SCHEMA = API_KEYS_SCHEMA;

@@ -26,6 +26,8 @@ export interface KafkaModuleOptions {
   logger?: Logger;
   /** Topics this service writes, registered with the schema registry at start-up (fail fast). */
   produces?: string[];
+  /** Partition-affine idempotent producers of the shared FlywheelProducer (default 1; see FlywheelProducerOptions). */
+  producerLanes?: number;
 }
 
 /** Catalog topic name → the name on this cluster (with TOPIC_PREFIX). Inject it instead of prefixing by hand. */
@@ -86,7 +88,7 @@ export class KafkaModule {
           provide: FlywheelProducer,
           inject: [KAFKA_CLIENT, AvroSerde],
           useFactory: (kafka: Kafka, serde: AvroSerde) =>
-            new FlywheelProducer(kafka, serde, { registry: options.metrics }),
+            new FlywheelProducer(kafka, serde, { registry: options.metrics, lanes: options.producerLanes }),
         },
         TopicNames,
         ProducerLifecycle,

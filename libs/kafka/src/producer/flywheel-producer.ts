@@ -7,6 +7,7 @@ import type { AvroSerde } from '../serde/avro-serde';
 import { failSpan, PublishSpans } from '../tracing/message-spans';
 import { injectTraceHeaders } from '../tracing/trace-headers';
 import { PartitionAssigner } from './partition-assigner';
+import { ProducerLane } from './producer-lane';
 import { SendCoalescer } from './send-coalescer';
 
 export interface OutgoingMessage<T> {
@@ -36,6 +37,21 @@ const MAX_RESEND_ROUNDS = 10;
 /** Merged sends stay well under the broker's default 1 MiB message.max.bytes even on one partition. */
 const MAX_MERGED_SEND_BYTES = 512 * 1024;
 
+type AssignedMessage = Message & { partition: number };
+
+export interface FlywheelProducerOptions {
+  registry?: Registry;
+  transactionalId?: string;
+  /**
+   * Independent idempotent producers, each owning the partitions p with p % lanes === its index (default 1).
+   * kafkajs lets an idempotent producer have one request in flight per broker, so one producer serialises
+   * concurrent callers; with lanes, requests for different partitions overlap while each partition keeps one
+   * producer and so its order. Every lane replaces its own producer after a failed send (ProducerLane).
+   * Transactional producers always have one lane.
+   */
+  lanes?: number;
+}
+
 function messageBytes(message: Message): number {
   const size = (v: unknown) => (v == null ? 0 : Buffer.isBuffer(v) ? v.length : Buffer.byteLength(String(v)));
   return size(message.key) + size(message.value) + 64;
@@ -47,25 +63,25 @@ function messageBytes(message: Message): number {
  * call is one request per broker.
  */
 export class FlywheelProducer {
-  private producer: Producer;
-  private readonly createProducer: () => Producer;
-  private replacing?: Promise<void>;
+  private readonly lanes: ProducerLane[];
   private readonly assigner: PartitionAssigner;
+  /** Keyed by lane and topic: concurrent callers of one lane and topic share a request (group commit). */
   private readonly coalescer = new SendCoalescer<Message, RecordMetadata[]>(
-    (topic, messages) => this.sendEveryPartition(topic, messages),
+    (key, messages) => this.sendEveryPartition(key, messages),
     MAX_MERGED_SEND_BYTES,
     messageBytes,
   );
   private readonly metrics?: KafkaMetrics;
-  private connected = false;
+  /** Per topic, the last partition assignment of a multi-lane send: assignments finish in call order. */
+  private readonly assigning = new Map<string, Promise<unknown>>();
 
   constructor(
     kafka: Kafka,
     private readonly serde: AvroSerde,
-    private readonly options: { registry?: Registry; transactionalId?: string } = {},
+    options: FlywheelProducerOptions = {},
   ) {
-    this.createProducer = () => {
-      const producer = kafka.producer({
+    const createProducer = () =>
+      kafka.producer({
         idempotent: true,
         // One request in flight per broker keeps per-partition order across retries.
         maxInFlightRequests: 1,
@@ -77,33 +93,27 @@ export class FlywheelProducer {
         transactionalId: options.transactionalId,
         allowAutoTopicCreation: false,
       });
-      producer.on(producer.events.DISCONNECT, () => {
-        if (producer === this.producer) this.connected = false;
-      });
-      producer.on(producer.events.CONNECT, () => {
-        if (producer === this.producer) this.connected = true;
-      });
-      return producer;
-    };
-    this.producer = this.createProducer();
+    const laneCount = options.transactionalId ? 1 : Math.max(1, Math.floor(options.lanes ?? 1));
+    this.lanes = Array.from(
+      { length: laneCount },
+      () => new ProducerLane(createProducer, options.transactionalId === undefined),
+    );
     this.assigner = new PartitionAssigner(kafka);
     this.metrics = options.registry ? KafkaMetrics.for(options.registry) : undefined;
   }
 
   get isConnected(): boolean {
-    return this.connected;
+    return this.lanes.every((lane) => lane.isConnected);
   }
 
   async connect(topicsToRegister: string[] = []): Promise<void> {
-    await this.producer.connect();
-    this.connected = true;
+    await Promise.all(this.lanes.map((lane) => lane.connect()));
     for (const topic of topicsToRegister) await this.serde.register(topic);
   }
 
   async disconnect(): Promise<void> {
     await this.assigner.disconnect();
-    await this.producer.disconnect();
-    this.connected = false;
+    await Promise.all(this.lanes.map((lane) => lane.disconnect()));
   }
 
   /**
@@ -154,8 +164,7 @@ export class FlywheelProducer {
   private async deliver(topic: string, messages: Message[], options: SendOptions): Promise<RecordMetadata[]> {
     const stopTimer = this.metrics?.produceLatency.startTimer({ topic });
     try {
-      // Concurrent callers of one topic share a request (group commit); see SendCoalescer.
-      const sending = this.coalescer.submit(topic, messages);
+      const sending = this.sendOnLanes(topic, messages);
       const result = options.timeoutMs ? await withDeadline(sending, options.timeoutMs, topic) : await sending;
       this.metrics?.produced.inc({ topic }, messages.length);
       return result;
@@ -168,11 +177,53 @@ export class FlywheelProducer {
   }
 
   /**
-   * One send, then a check that each target partition is in the acknowledgement; messages of a missing
-   * partition (kafkajs skipped it after a leader change) are sent again until all are acknowledged.
+   * Partitions first (so each message's lane is known), then one coalesced send per lane used: concurrent
+   * callers of a topic and lane share a request (group commit, see SendCoalescer); lanes proceed in parallel.
+   * The caller resolves once every lane acknowledged its part, and fails if any lane failed.
    */
-  private async sendEveryPartition(topic: string, messages: Message[]): Promise<RecordMetadata[]> {
-    let pending = await this.assigner.assign(topic, messages);
+  private async sendOnLanes(topic: string, messages: Message[]): Promise<RecordMetadata[]> {
+    // One lane: partitions are assigned at flush time, as before lanes existed.
+    if (this.lanes.length === 1) return this.coalescer.submit(laneKey(0, topic), messages);
+    const assigned = await this.assignInOrder(topic, messages);
+    const byLane = new Map<number, AssignedMessage[]>();
+    for (const message of assigned) {
+      const lane = message.partition % this.lanes.length;
+      const list = byLane.get(lane);
+      if (list) list.push(message);
+      else byLane.set(lane, [message]);
+    }
+    const results = await Promise.all(
+      [...byLane].map(([lane, laneMessages]) => this.coalescer.submit(laneKey(lane, topic), laneMessages)),
+    );
+    return results.flat();
+  }
+
+  /**
+   * Assigns partitions, finishing in call order even when one call has to fetch metadata, so callers reach the
+   * coalescer (and so Kafka) in the order they called send.
+   */
+  private assignInOrder(topic: string, messages: Message[]): Promise<AssignedMessage[]> {
+    const previous = this.assigning.get(topic) ?? Promise.resolve();
+    const assigned = previous.then(() => this.assigner.assign(topic, messages));
+    const tail = assigned.catch(() => undefined);
+    this.assigning.set(topic, tail);
+    void tail.then(() => {
+      if (this.assigning.get(topic) === tail) this.assigning.delete(topic);
+    });
+    return assigned;
+  }
+
+  /**
+   * One send on the lane, then a check that each target partition is in the acknowledgement; messages of a
+   * missing partition (kafkajs skipped it after a leader change) are sent again until all are acknowledged.
+   */
+  private async sendEveryPartition(key: string, messages: Message[]): Promise<RecordMetadata[]> {
+    const separator = key.indexOf('\u0000');
+    const lane = this.lanes[Number(key.slice(0, separator))];
+    const topic = key.slice(separator + 1);
+    // Multi-lane sends arrive assigned (their lane depends on the partition).
+    let pending =
+      this.lanes.length === 1 ? await this.assigner.assign(topic, messages) : (messages as AssignedMessage[]);
     const acknowledged: RecordMetadata[] = [];
     for (let round = 1; pending.length > 0; round++) {
       if (round > MAX_RESEND_ROUNDS) {
@@ -180,14 +231,8 @@ export class FlywheelProducer {
           `Kafka did not acknowledge every partition of ${topic} after ${MAX_RESEND_ROUNDS} sends`,
         );
       }
-      if (this.replacing) await this.replacing;
-      let result: RecordMetadata[];
-      try {
-        result = await this.producer.send({ topic, acks: -1, messages: pending });
-      } catch (error) {
-        this.replaceProducer();
-        throw error;
-      }
+      // A failed send replaces the lane's producer (new producer id) before the error reaches the callers.
+      const result = await lane.send({ topic, acks: -1, messages: pending });
       acknowledged.push(...result);
       const answered = new Set(result.map((r) => r.partition));
       const missing = pending.filter((m) => !answered.has(m.partition));
@@ -200,30 +245,14 @@ export class FlywheelProducer {
     return acknowledged;
   }
 
-  /**
-   * A failed send leaves the idempotent producer's sequence numbers rolled back while the broker may have
-   * written the batch (the answer was lost with the connection). Reusing those numbers for new messages
-   * makes the broker take them for that batch's duplicate and acknowledge them WITHOUT writing them. As the
-   * Java client does, start over with a new producer id (a new kafkajs producer) after any failed send.
-   */
-  private replaceProducer(): void {
-    if (this.replacing || this.options.transactionalId) return;
-    const old = this.producer;
-    this.producer = this.createProducer();
-    this.connected = false;
-    this.replacing = this.producer
-      .connect()
-      .catch(() => undefined)
-      .finally(() => {
-        this.replacing = undefined;
-      });
-    old.disconnect().catch(() => undefined);
-  }
-
-  /** The underlying kafkajs producer, for transactions (feature-materializer) and admin-level needs. */
+  /** The first lane's kafkajs producer (the only one when transactional), for transactions and admin-level needs. */
   unwrap(): Producer {
-    return this.producer;
+    return this.lanes[0].unwrap();
   }
+}
+
+function laneKey(lane: number, topic: string): string {
+  return `${lane}\u0000${topic}`;
 }
 
 function withDeadline<T>(promise: Promise<T>, ms: number, topic: string): Promise<T> {

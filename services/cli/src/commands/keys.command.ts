@@ -1,4 +1,4 @@
-import { runApiKeysCommand } from '../../../collector/src/cli/api-keys-command';
+import { runApiKeysCommand } from '@flywheel/api-keys';
 import { UnreachableError, UsageError } from '../cli-errors';
 import { type Command, parseCommand, requireArg, subcommand } from './command';
 
@@ -8,7 +8,7 @@ flywheel keys revoke <id>
 flywheel keys list
 
 API keys of the collector (POST /v1/events), stored as salted hashes in Postgres (schema collector). Runs the
-collector's own key commands (services/collector/src/cli/api-keys-command.ts) against DATABASE_URL /
+same key commands as the collector's own CLI (libs/api-keys) against DATABASE_URL /
 --database-url, creating the table if the collector never started there.
 
   create    prints the key once (fw_<id>_<secret>): store it, only a hash is kept

@@ -7,10 +7,11 @@
  *
  * Uses DATABASE_URL like the service (and runs its migrations, so it works before the first start).
  * A revocation reaches every running replica within COLLECTOR_API_KEY_CACHE_MS (default 5 s).
- * The commands live in api-keys-command.ts, shared with `flywheel keys` (services/cli).
+ * The commands live in libs/api-keys (runApiKeysCommand), shared with `flywheel keys` (services/cli).
  */
+
+import { runApiKeysCommand } from '@flywheel/api-keys';
 import { createLogger } from '@flywheel/observability';
-import { runApiKeysCommand } from './api-keys-command';
 
 runApiKeysCommand(process.argv.slice(2)).then(
   (code) => process.exit(code),

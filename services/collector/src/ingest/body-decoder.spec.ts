@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { BodyError, decompress, formatOf, parseBatch } from './body-decoder';
+import { BodyError, decompress, formatOf, itemBytes, parseBatch } from './body-decoder';
 
 const statusOf = async (work: () => unknown) => {
   try {
@@ -22,7 +22,7 @@ describe('body decoding', () => {
 
   it('parses a JSON array item by item, with each item re-serialized', () => {
     const items = parseBatch(Buffer.from('[{"a":1}, 2 ,"x"]'), 'json');
-    expect(items.map((i) => i.bytes.toString())).toEqual(['{"a":1}', '2', '"x"']);
+    expect(items.map((i) => itemBytes(i).toString())).toEqual(['{"a":1}', '2', '"x"']);
     expect(items[0].value).toEqual({ a: 1 });
   });
 
@@ -34,7 +34,7 @@ describe('body decoding', () => {
     const items = parseBatch(Buffer.from('{"a":1}\r\n\nnot json\n{"b":2}\n'), 'ndjson');
     expect(items).toHaveLength(3);
     expect(items[1].parseError).toMatch(/not valid JSON/);
-    expect(items[1].bytes.toString()).toBe('not json');
+    expect(itemBytes(items[1]).toString()).toBe('not json');
     expect(items[2]).toMatchObject({ index: 2, value: { b: 2 } });
   });
 

@@ -4,13 +4,27 @@ import { gunzip } from 'node:zlib';
 const gunzipAsync = promisify(gunzip);
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** One item of a batch as it arrived: its parsed JSON (or the parse error) and its JSON bytes. */
+/**
+ * One item of a batch as it arrived: its parsed JSON (or the parse error) and its JSON text. The text's bytes are
+ * made only for a rejected item (its dead letter): an accepted one needs just their count.
+ */
 export interface BatchItem {
   index: number;
   value?: unknown;
   /** Set when this NDJSON line is not JSON (per-item payload-format rejection). */
   parseError?: string;
-  bytes: Buffer;
+  /** The item's JSON: compact re-serialization (JSON body) or the line as sent (NDJSON). */
+  text: string;
+}
+
+/** Size of the item's JSON in UTF-8 bytes (the per-event size limit), without allocating them. */
+export function itemByteLength(item: BatchItem): number {
+  return Buffer.byteLength(item.text);
+}
+
+/** The item's JSON as bytes, for its dead letter. */
+export function itemBytes(item: BatchItem): Buffer {
+  return Buffer.from(item.text);
 }
 
 /** Why a whole body was refused; `status` is the HTTP answer. */
@@ -79,7 +93,12 @@ function parseJsonArray(text: string): BatchItem[] {
   if (!values) throw new BodyError(400, 'body must be a JSON array of event objects (or one event object)');
   if (values.length === 0) throw new BodyError(400, 'batch is empty');
   // Items are re-serialized: the same JSON value, compact, is what a replay from the DLQ would post.
-  return values.map((value, index) => ({ index, value, bytes: Buffer.from(JSON.stringify(value) ?? 'null') }));
+  const items: BatchItem[] = new Array(values.length);
+  for (let index = 0; index < values.length; index++) {
+    const value = values[index];
+    items[index] = { index, value, text: JSON.stringify(value) ?? 'null' };
+  }
+  return items;
 }
 
 function parseNdjson(text: string): BatchItem[] {
@@ -87,7 +106,7 @@ function parseNdjson(text: string): BatchItem[] {
   for (const raw of text.split('\n')) {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (line.trim() === '') continue;
-    const item: BatchItem = { index: items.length, bytes: Buffer.from(line) };
+    const item: BatchItem = { index: items.length, text: line };
     try {
       item.value = JSON.parse(line);
     } catch (error) {

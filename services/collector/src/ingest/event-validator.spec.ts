@@ -23,7 +23,7 @@ const transaction = (extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-const item = (value: unknown, index = 0): BatchItem => ({ index, value, bytes: Buffer.from(JSON.stringify(value)) });
+const item = (value: unknown, index = 0): BatchItem => ({ index, value, text: JSON.stringify(value) });
 const check = (value: unknown, seen = new Set<string>()) => validateEvent(item(value), ctx, seen);
 const rejected = (value: unknown) => check(value) as RejectedEvent;
 
@@ -101,7 +101,7 @@ describe('validateEvent', () => {
   it('rejects an oversized event with kind size and an unparsable NDJSON line with payload-format', () => {
     const big = transaction({ attributes: { pad: 'x'.repeat(3_000) } });
     expect(rejected(big)).toMatchObject({ kind: failureKinds.size });
-    const line: BatchItem = { index: 3, parseError: 'line is not valid JSON', bytes: Buffer.from('{') };
+    const line: BatchItem = { index: 3, parseError: 'line is not valid JSON', text: '{' };
     expect(validateEvent(line, ctx, new Set())).toMatchObject({
       ok: false,
       kind: failureKinds.payloadFormat,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { avroTypeFor, EVENT_TYPE_TRANSACTION, failureKinds, schemaFor, topics } from '@flywheel/contracts';
 import type { Type } from 'avsc';
-import { type BatchItem, isObject } from './body-decoder';
+import { type BatchItem, isObject, itemByteLength, itemBytes } from './body-decoder';
 
 /** Who sent the batch and where: stamped on every accepted event. */
 export interface IngestContext {
@@ -81,7 +81,7 @@ interface FieldInfo {
   floating: boolean;
 }
 
-const fieldInfoCache = new Map<string, { fields: FieldInfo[]; type: Type }>();
+const fieldInfoCache = new Map<string, { fields: FieldInfo[]; known: Set<string>; type: Type }>();
 
 function contractOf(topic: string) {
   let entry = fieldInfoCache.get(topic);
@@ -99,10 +99,33 @@ function contractOf(topic: string) {
         floating: baseType === 'double' || baseType === 'float',
       };
     });
-    entry = { fields, type: avroTypeFor(topic) };
+    entry = { fields, known: new Set(fields.map((f) => f.name)), type: avroTypeFor(topic) };
     fieldInfoCache.set(topic, entry);
   }
   return entry;
+}
+
+/**
+ * A type's stamped fields and defaults depend only on the request, so they are built once per request (per
+ * IngestContext) rather than once per event.
+ */
+const perRequest = new WeakMap<
+  IngestContext,
+  Map<EventTypeSpec, { stamped: Record<string, unknown>; defaults: Record<string, unknown> }>
+>();
+
+function requestFieldsOf(spec: EventTypeSpec, ctx: IngestContext) {
+  let bySpec = perRequest.get(ctx);
+  if (!bySpec) {
+    bySpec = new Map();
+    perRequest.set(ctx, bySpec);
+  }
+  let fields = bySpec.get(spec);
+  if (!fields) {
+    fields = { stamped: spec.stamped(ctx), defaults: spec.defaults(ctx) };
+    bySpec.set(spec, fields);
+  }
+  return fields;
 }
 
 class Rejection extends Error {
@@ -136,12 +159,13 @@ export function validateEvent(item: BatchItem, ctx: IngestContext, seenIds: Set<
     kind,
     reason,
     field,
-    bytes: item.bytes,
+    bytes: itemBytes(item),
   });
 
   if (item.parseError !== undefined) return reject(failureKinds.payloadFormat, item.parseError);
-  if (item.bytes.length > ctx.maxEventBytes) {
-    return reject(failureKinds.size, `event is ${item.bytes.length} bytes; the limit is ${ctx.maxEventBytes}`);
+  const byteLength = itemByteLength(item);
+  if (byteLength > ctx.maxEventBytes) {
+    return reject(failureKinds.size, `event is ${byteLength} bytes; the limit is ${ctx.maxEventBytes}`);
   }
   if (!obj) return reject(failureKinds.schemaViolation, `event must be a JSON object, got ${jsonType(value)}`);
   if (typeName === undefined) {
@@ -182,10 +206,8 @@ export function validateEvent(item: BatchItem, ctx: IngestContext, seenIds: Set<
 }
 
 function toRecord(obj: Record<string, unknown>, spec: EventTypeSpec, ctx: IngestContext): Record<string, unknown> {
-  const { fields, type } = contractOf(spec.topic);
-  const stamped = spec.stamped(ctx);
-  const defaults = spec.defaults(ctx);
-  const known = new Set(fields.map((f) => f.name));
+  const { fields, known, type } = contractOf(spec.topic);
+  const { stamped, defaults } = requestFieldsOf(spec, ctx);
   for (const name of Object.keys(obj)) {
     if (name === 'type') continue;
     if (name in stamped) throw new Rejection(failureKinds.schemaViolation, 'field is set by the collector', name);
@@ -221,13 +243,14 @@ function toRecord(obj: Record<string, unknown>, spec: EventTypeSpec, ctx: Ingest
   if (typeof record.account_id === 'string' && record.account_id === '') {
     throw new Rejection(failureKinds.schemaViolation, 'must not be empty (it is the entity key)', 'account_id');
   }
-  let failure: { path: string; expected: string; got: unknown } | undefined;
-  const valid = type.isValid(record, {
-    errorHook: (path: string[], got: unknown, expected: Type) => {
-      failure ??= { path: path.join('.'), expected: typeLabel(expected), got };
-    },
-  });
-  if (!valid) {
+  // The plain check is the fast one; only an invalid record pays for the error hook that names the field.
+  if (!type.isValid(record)) {
+    let failure: { path: string; expected: string; got: unknown } | undefined;
+    type.isValid(record, {
+      errorHook: (path: string[], got: unknown, expected: Type) => {
+        failure ??= { path: path.join('.'), expected: typeLabel(expected), got };
+      },
+    });
     const f = failure ?? { path: '', expected: 'a valid record', got: undefined };
     throw new Rejection(failureKinds.schemaViolation, `expected ${f.expected}, got ${describe(f.got)}`, f.path);
   }

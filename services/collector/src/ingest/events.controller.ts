@@ -1,6 +1,6 @@
+import { credentialFromHeaders } from '@flywheel/api-keys';
 import { Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { credentialFromHeaders } from '../api-keys/api-key-format';
 import { IngestService } from './ingest.service';
 import type { RequestWithRawBody } from './raw-body.middleware';
 
@@ -18,6 +18,10 @@ export class EventsController {
       body: req.rawBody ?? Buffer.alloc(0),
     });
     for (const [name, value] of Object.entries(answer.headers ?? {})) res.setHeader(name, value);
-    res.status(answer.status).json(answer.body);
+    // Written directly rather than with res.json: the same bytes and Content-Type, without Express hashing every
+    // answer into an ETag (a per-event results list is never cached or revalidated).
+    res.status(answer.status);
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.end(JSON.stringify(answer.body));
   }
 }

@@ -1,11 +1,10 @@
+import { ApiKeyStore, ApiKeyVerifier } from '@flywheel/api-keys';
 import { FlywheelProducer, TopicNames } from '@flywheel/kafka';
 import { HealthService, METRICS_REGISTRY, ROOT_LOGGER } from '@flywheel/observability';
 import { type BeforeApplicationShutdown, Inject, Injectable, Module } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
-import { ApiKeyStore } from '../api-keys/api-key-store';
-import { ApiKeyVerifier } from '../api-keys/api-key-verifier';
 import { COLLECTOR_CONFIG, type CollectorConfig } from '../config';
 import { CollectorMetrics } from './collector.metrics';
 import { EventsController } from './events.controller';

@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { DATABASE_SCHEMA } from '../../database-schema';
+import { API_KEYS_SCHEMA } from '../api-keys-schema';
 
-const s = `"${DATABASE_SCHEMA}"`;
+const s = `"${API_KEYS_SCHEMA}"`;
 
 export class CreateApiKeys1766000000000 implements MigrationInterface {
   name = 'CreateApiKeys1766000000000';

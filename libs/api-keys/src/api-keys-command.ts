@@ -1,13 +1,15 @@
 /**
- * The API-key commands (create, revoke, list) as a function, so the collector's own CLI (api-keys.ts) and the
- * `flywheel keys` command of services/cli run exactly the same code against the same table.
+ * The API-key commands (create, revoke, list) as a function, so the collector's own CLI
+ * (services/collector/src/cli/api-keys.ts) and the `flywheel keys` command of services/cli run exactly the same
+ * code against the same table.
  */
 import 'reflect-metadata';
+import { databaseEnv, loadConfig } from '@flywheel/config';
 import { ensureDatabase } from '@flywheel/database';
 import { DataSource } from 'typeorm';
-import { API_KEY_MIGRATIONS, ApiKeyStore } from '../api-keys/api-key-store';
-import { loadCollectorConfig } from '../config';
-import { DATABASE_SCHEMA } from '../database-schema';
+import { z } from 'zod';
+import { API_KEY_MIGRATIONS, ApiKeyStore } from './api-key-store';
+import { API_KEY_CACHE_MS_DEFAULT, API_KEYS_SCHEMA } from './api-keys-schema';
 
 export const API_KEYS_USAGE = `usage: api-keys create --producer <name> [--json] | revoke <id> | list [--json]`;
 
@@ -15,6 +17,12 @@ export interface CommandOutput {
   out(text: string): void;
   err(text: string): void;
 }
+
+/** The two variables the commands read, validated like the collector reads them. */
+const KeysEnv = z.object({
+  ...databaseEnv,
+  COLLECTOR_API_KEY_CACHE_MS: z.coerce.number().int().min(0).default(API_KEY_CACHE_MS_DEFAULT),
+});
 
 const processOutput: CommandOutput = {
   out: (text) => process.stdout.write(text),
@@ -36,12 +44,12 @@ export async function runApiKeysCommand(
     io.err(`${API_KEYS_USAGE}\n`);
     return 2;
   }
-  const config = loadCollectorConfig(env);
-  await ensureDatabase(config.DATABASE_URL, DATABASE_SCHEMA);
+  const config = loadConfig(KeysEnv, env);
+  await ensureDatabase(config.DATABASE_URL, API_KEYS_SCHEMA);
   const db = new DataSource({
     type: 'postgres',
     url: config.DATABASE_URL,
-    schema: DATABASE_SCHEMA,
+    schema: API_KEYS_SCHEMA,
     migrations: [...API_KEY_MIGRATIONS],
     migrationsTableName: 'migrations',
     migrationsTransactionMode: 'each',

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
-import { DATABASE_SCHEMA } from '../database-schema';
 import { generateApiKey, hashSecret, newSalt } from './api-key-format';
+import { API_KEYS_SCHEMA } from './api-keys-schema';
 import { CreateApiKeys1766000000000 } from './migrations/1766000000000-create-api-keys';
 
 export const API_KEY_MIGRATIONS = [CreateApiKeys1766000000000];
@@ -14,7 +14,7 @@ export interface ApiKeyRecord {
   revokedAt: Date | null;
 }
 
-const table = `"${DATABASE_SCHEMA}".api_keys`;
+const table = `"${API_KEYS_SCHEMA}".api_keys`;
 
 /** The api_keys table, shared by the service (lookups) and the CLI (create, revoke, list). */
 export class ApiKeyStore {
