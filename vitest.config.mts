@@ -16,6 +16,7 @@ const alias = Object.fromEntries(
     'client',
     'generator',
     'api-keys',
+    'auth',
   ].map((n) => [`@flywheel/${n}`, lib(n)]),
 );
 

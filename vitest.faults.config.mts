@@ -9,10 +9,9 @@ import { defineConfig } from 'vitest/config';
  */
 const lib = (name: string) => resolve(import.meta.dirname, `libs/${name}/src`);
 const alias = Object.fromEntries(
-  ['config', 'contracts', 'kafka', 'observability', 'ml', 'testing', 'database', 'features', 'api-keys'].map((n) => [
-    `@flywheel/${n}`,
-    lib(n),
-  ]),
+  ['config', 'contracts', 'kafka', 'observability', 'ml', 'testing', 'database', 'features', 'api-keys', 'auth'].map(
+    (n) => [`@flywheel/${n}`, lib(n)],
+  ),
 );
 
 export default defineConfig({

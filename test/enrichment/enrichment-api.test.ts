@@ -78,7 +78,7 @@ describe('enrichment-api (two instances, real Kafka and Postgres)', () => {
       { mcc: '5411', category: 'grocery', risk_tier: 'LOW', country: 'DE' },
       { authorization: 'Bearer not-the-token' },
     );
-    expect(wrong.status).toBe(401);
+    expect(wrong.status).toBe(403); // a token, not the right one: libs/auth's rule, as registry and alerter
     expect((await fetch(`${a.url}/v1/reference/merchants/m-auth`)).status).toBe(404);
   });
 

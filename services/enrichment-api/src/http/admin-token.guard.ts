@@ -1,38 +1,26 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import {
-  type CanActivate,
-  type ExecutionContext,
-  ForbiddenException,
-  Inject,
-  Injectable,
-  UnauthorizedException,
-} from '@nestjs/common';
+import { BearerToken } from '@flywheel/auth';
+import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
 import type { EnrichmentConfig } from '../config';
 import { ENRICHMENT_CONFIG } from '../tokens';
 
-const digest = (value: string) => createHash('sha256').update(value).digest();
-
 /**
- * Reference-data writes need `Authorization: Bearer <ENRICHMENT_ADMIN_TOKEN>`: 401 without or with a wrong
- * token, 403 when no token is configured (writes disabled). Compared as sha256 digests in constant time.
+ * Reference-data writes need `Authorization: Bearer <ENRICHMENT_ADMIN_TOKEN>` (libs/auth): 401 without a token,
+ * 403 with a wrong one or when no token is configured (writes disabled).
  */
 @Injectable()
 export class AdminTokenGuard implements CanActivate {
-  private readonly expected: Buffer | undefined;
+  private readonly token: BearerToken;
 
   constructor(@Inject(ENRICHMENT_CONFIG) config: EnrichmentConfig) {
-    this.expected = config.ENRICHMENT_ADMIN_TOKEN ? digest(config.ENRICHMENT_ADMIN_TOKEN) : undefined;
+    this.token = new BearerToken(config.ENRICHMENT_ADMIN_TOKEN);
   }
 
   canActivate(context: ExecutionContext): boolean {
-    if (!this.expected)
-      throw new ForbiddenException('reference-data writes are disabled: ENRICHMENT_ADMIN_TOKEN is not set');
-    const header = context.switchToHttp().getRequest<Request>().headers.authorization ?? '';
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match || !timingSafeEqual(digest(match[1]), this.expected)) {
-      throw new UnauthorizedException('a valid admin token is required (Authorization: Bearer <token>)');
-    }
+    this.token.require(context.switchToHttp().getRequest<Request>().headers.authorization, {
+      wrong: 'the token does not grant reference-data writes',
+      disabled: 'reference-data writes are disabled: ENRICHMENT_ADMIN_TOKEN is not set',
+    });
     return true;
   }
 }

@@ -1,0 +1,1 @@
+export { BearerToken, bearerFrom } from './bearer-token';
