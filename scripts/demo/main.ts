@@ -52,8 +52,10 @@ async function main(): Promise<number> {
   let mesh: Mesh | undefined;
   let firstInterrupt = 0;
   const onSignal = (signal: NodeJS.Signals) => {
-    // One Ctrl-C reaches this process several times: from the terminal (the whole process group), and relayed
-    // by npm and by tsx's wrapper. Only a press a while after the first one means "kill now".
+    // One Ctrl-C reaches this process more than once: from the terminal (the whole process group) and relayed by
+    // npm. Only a press a while after the first one means "kill now". (npm runs `node --import tsx`, not the tsx
+    // CLI: its wrapper SIGKILLs a child that has not acknowledged a relayed signal within 30 ms, which a busy
+    // demo missed — killed before it could stop its services.)
     if (firstInterrupt === 0) {
       firstInterrupt = Date.now();
       out(`\n${signal}: stopping everything (Ctrl-C again to kill at once) ...`);

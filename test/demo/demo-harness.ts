@@ -40,7 +40,7 @@ export function spawnDemo(args: string[]): DemoProcess {
   ).scripts;
   const [command, ...commandArgs] = scripts.demo
     ? ['npm', 'run', '--silent', 'demo', '--', ...args]
-    : [resolve(REPO_ROOT, 'node_modules/.bin/tsx'), 'scripts/demo/main.ts', ...args];
+    : [process.execPath, '--import', 'tsx', 'scripts/demo/main.ts', ...args];
   const child = spawn(command, commandArgs, {
     cwd: REPO_ROOT,
     detached: true,

@@ -58,8 +58,10 @@ export async function startPrometheus(config: object): Promise<PrometheusServer>
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
+  // neither source may end the shared file (a write after end otherwise): it ends when the child's stdio closes
+  child.stdout?.pipe(log, { end: false });
+  child.stderr?.pipe(log, { end: false });
+  child.once('close', () => log.end());
   let exitCode: number | null | undefined;
   const exited = new Promise<void>((done) =>
     child.once('exit', (code) => {

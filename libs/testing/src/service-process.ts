@@ -44,8 +44,11 @@ export async function startServiceProcess(name: string, options: StartServiceOpt
     env: { ...process.env, ...options.env, HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
+  // Two sources, one file: neither may end it (pipe's default), or the other's last chunk is a write after end
+  // — an uncaught error in the test process. The file ends once the child's stdio has closed.
+  child.stdout?.pipe(log, { end: false });
+  child.stderr?.pipe(log, { end: false });
+  child.once('close', () => log.end());
   const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
   let exitCode: number | null | undefined;
   exited.then((code) => {
