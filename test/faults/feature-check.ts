@@ -31,12 +31,7 @@ export async function featureMismatches(mesh: MeshView): Promise<{ checked: numb
   const entities = [...expected.online.keys()];
   let body: { results: Array<{ entity: string; as_of: number; features: Record<string, number> }>; missing: string[] };
   try {
-    const response = await fetch(`${mesh.one('feature-materializer').url}/v1/features/batch`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ entities }),
-    });
-    body = (await response.json()) as typeof body;
+    body = (await readOnline(`${mesh.one('feature-materializer').url}/v1/features/batch`, entities)) as typeof body;
   } catch (error) {
     // a crashed feature-materializer is a finding of its own: report it with the counts instead of hiding them
     mismatches.push(`online store unreachable: ${(error as Error).cause ?? error}`);
@@ -55,4 +50,25 @@ export async function featureMismatches(mesh: MeshView): Promise<{ checked: numb
     checked++;
   }
   return { checked, mismatches };
+}
+
+/**
+ * The batch read of the online store. A read, so safe to repeat: a connection the server closed between two
+ * requests (keep-alive timeout racing the client's reuse: undici's "other side closed") is retried on a new one,
+ * up to 3 attempts; a materializer that is really gone still fails all of them.
+ */
+async function readOnline(url: string, entities: string[]): Promise<unknown> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ entities }),
+      });
+      return await response.json();
+    } catch (error) {
+      if (attempt >= 3) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
 }

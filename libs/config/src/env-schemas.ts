@@ -49,6 +49,8 @@ export const observabilityEnv = {
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   INSTANCE_ID: z.string().min(1).optional(),
+  /** Longest a graceful shutdown (SIGTERM) may take before the process exits 1, logging what was still open. */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(30_000),
 };
 
 export { csv as envList };

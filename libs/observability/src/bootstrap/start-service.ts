@@ -9,6 +9,7 @@ import { NestEcsLogger } from '../logging/nest-ecs-logger';
 import { createMetricsRegistry } from '../metrics/metrics-registry';
 import { httpTracingMiddleware } from '../tracing/http-tracing';
 import { initTracing } from '../tracing/tracing';
+import { armShutdownWatchdog } from './shutdown-watchdog';
 
 /** What every service's config provides to the bootstrap (the rest of its config is its own business). */
 export interface BaseServiceConfig {
@@ -17,6 +18,8 @@ export interface BaseServiceConfig {
   LOG_LEVEL: string;
   OTEL_EXPORTER_OTLP_ENDPOINT?: string;
   INSTANCE_ID?: string;
+  /** Longest a graceful shutdown may take before the process exits 1 with what was still open (default 30 s). */
+  SHUTDOWN_TIMEOUT_MS?: number;
 }
 
 export interface ServiceContext<C> {
@@ -62,6 +65,7 @@ export async function startService<C extends BaseServiceConfig>(
   // First middleware: the request span covers everything after it (body reading included).
   app.use(httpTracingMiddleware());
   app.enableShutdownHooks();
+  armShutdownWatchdog(logger, config.SHUTDOWN_TIMEOUT_MS ?? 30_000);
   await definition.beforeListen?.(app, context);
   await app.listen(config.HTTP_PORT, config.HTTP_HOST);
   const address = app.getHttpServer().address();
