@@ -284,11 +284,18 @@ describe('model registry lifecycle on Kafka', () => {
         ['REGISTERED', pending.rows[0].change_id],
         ['STAGE_CHANGED', stageChangeId],
       ]);
-      const sent = await db.query(
-        `SELECT count(*)::int AS n FROM registry.model_outbox WHERE model_name = $1 AND sent_at IS NULL`,
-        [model],
+      // The relay marks a row sent after Kafka acknowledged it, so the events can be on the topic a moment
+      // before the rows say so: poll for it.
+      await waitUntil(
+        async () =>
+          (
+            await db.query(
+              `SELECT count(*)::int AS n FROM registry.model_outbox WHERE model_name = $1 AND sent_at IS NULL`,
+              [model],
+            )
+          ).rows[0].n === 0,
+        { timeoutMs: 30_000, message: 'both outbox rows marked sent' },
       );
-      expect(sent.rows[0].n).toBe(0);
 
       // Manual policy: a trained candidate stays in Staging. Its events come after the ones above, so once they
       // are here the crashed change has had every chance to appear twice.
