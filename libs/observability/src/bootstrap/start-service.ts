@@ -18,8 +18,8 @@ export interface BaseServiceConfig {
   LOG_LEVEL: string;
   OTEL_EXPORTER_OTLP_ENDPOINT?: string;
   INSTANCE_ID?: string;
-  /** Longest a graceful shutdown may take before the process exits 1 with what was still open (default 30 s). */
-  SHUTDOWN_TIMEOUT_MS?: number;
+  /** Longest a graceful shutdown may take before the process exits 1 with what was still open. */
+  SHUTDOWN_TIMEOUT_MS: number;
 }
 
 export interface ServiceContext<C> {
@@ -65,7 +65,6 @@ export async function startService<C extends BaseServiceConfig>(
   // First middleware: the request span covers everything after it (body reading included).
   app.use(httpTracingMiddleware());
   app.enableShutdownHooks();
-  armShutdownWatchdog(logger, config.SHUTDOWN_TIMEOUT_MS ?? 30_000);
   await definition.beforeListen?.(app, context);
   await app.listen(config.HTTP_PORT, config.HTTP_HOST);
   const address = app.getHttpServer().address();
@@ -81,10 +80,14 @@ export async function startService<C extends BaseServiceConfig>(
 export function runService<C extends BaseServiceConfig>(definition: ServiceDefinition<C>): void {
   const fallback = createLogger({ service: definition.name });
   exitOnUncaughtErrors(definition.name, fallback);
-  startService(definition).catch((error: unknown) => {
-    fallback.fatal({ error }, `${definition.name} failed to start`);
-    process.exit(1);
-  });
+  // The watchdog is the process's, so here and not in startService (which tests also run in their own process).
+  startService(definition).then(
+    ({ context }) => armShutdownWatchdog(context.logger, context.config.SHUTDOWN_TIMEOUT_MS),
+    (error: unknown) => {
+      fallback.fatal({ error }, `${definition.name} failed to start`);
+      process.exit(1);
+    },
+  );
 }
 
 /**
