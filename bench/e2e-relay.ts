@@ -5,6 +5,8 @@
  *   tsx bench/e2e-relay.ts <brokers> <from-topic> <to-topic> <group>
  */
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
+// The same kafkajs fix every mesh service runs with (libs/kafka), so the baseline is not paying for its bug.
+import '../libs/kafka/src/kafkajs-request-queue-fix';
 
 async function main(): Promise<void> {
   const [brokers, from, to, group] = process.argv.slice(2);

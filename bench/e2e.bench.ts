@@ -15,7 +15,11 @@
  * - throughput: EVENTS as fast as each takes them, events / (last output − first send).
  * - latency: then LATENCY_SECONDS at 50% of that throughput, open loop (a batch every 50 ms on a fixed
  *   schedule); per event, output seen by the bench − scheduled send time. p50 / p99; events not out after
- *   30 s count as lost.
+ *   30 s count as lost. Then the same per hop, from the record timestamps on each stage's output topic
+ *   (bench/e2e-hops.ts), so a latency figure says which stage it comes from.
+ *
+ * Iterating on latency: PIPELINES=mesh (or plain) runs one; LATENCY_RATE=1500 skips the throughput run and
+ * offers that rate; DUMP_METRICS=1 prints the stages' batch, produce and commit duration sums and counts at the end.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -34,6 +38,7 @@ import { type Consumer, Kafka, logLevel, Partitioners, type Producer } from 'kaf
 import { parseDemoArgs } from '../scripts/demo/demo-options';
 import { createApiKey, ensureInitialModel } from '../scripts/demo/initial-model';
 import { loopEnvironment } from '../scripts/demo/loop-settings';
+import { endOffsets, type HopLatency, type HopSource, hopLatencies } from './e2e-hops';
 
 const EVENTS = Number(process.env.EVENTS ?? 20_000);
 const LATENCY_SECONDS = Number(process.env.LATENCY_SECONDS ?? 20);
@@ -43,12 +48,16 @@ const SENDERS = 8;
 const TICK_MS = 50;
 const LOST_AFTER_MS = 30_000;
 const HOPS = 3;
+const PIPELINES = (process.env.PIPELINES ?? 'plain,mesh').split(',');
+const LATENCY_RATE = process.env.LATENCY_RATE ? Number(process.env.LATENCY_RATE) : undefined;
 
 /** A pipeline under test: how to send a batch, and where outputs appear (event id → time seen). */
 interface Pipeline {
   name: string;
   send(batch: Transaction[]): Promise<void>;
   seen: Map<string, number>;
+  /** Each stage's output topic in order, for the per-hop breakdown. */
+  hops: HopSource[];
 }
 
 interface Throughput {
@@ -63,6 +72,7 @@ interface Latency {
   p50: number;
   p99: number;
   lost: number;
+  hops: HopLatency[];
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -97,7 +107,14 @@ async function throughput(pipeline: Pipeline, traffic: () => Transaction[]): Pro
 }
 
 /** Open loop at `rate` for LATENCY_SECONDS: a batch every TICK_MS on a fixed schedule, however slow answers are. */
-async function latency(pipeline: Pipeline, rate: number, traffic: (n: number) => Transaction[]): Promise<Latency> {
+async function latency(
+  kafka: Kafka,
+  pipeline: Pipeline,
+  rate: number,
+  traffic: (n: number) => Transaction[],
+): Promise<Latency> {
+  const topicNames = pipeline.hops.map((h) => h.topic);
+  const before = await endOffsets(kafka, topicNames);
   const perTick = Math.max(1, Math.round((rate * TICK_MS) / 1000));
   const ticks = Math.round((LATENCY_SECONDS * 1000) / TICK_MS);
   const scheduled = new Map<string, number>();
@@ -118,12 +135,15 @@ async function latency(pipeline: Pipeline, rate: number, traffic: (n: number) =>
     .filter((id) => pipeline.seen.has(id))
     .map((id) => (pipeline.seen.get(id) as number) - (scheduled.get(id) as number))
     .sort((a, b) => a - b);
+  const after = await endOffsets(kafka, topicNames);
+  const hops = await hopLatencies(kafka, pipeline.hops, before, after, scheduled, pipeline.seen);
   return {
     offered: (perTick * 1000) / TICK_MS,
     sent: ids.length,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     lost: ids.length - latencies.length,
+    hops,
   };
 }
 
@@ -175,11 +195,8 @@ async function plainPipe(mesh: Mesh, kafka: Kafka): Promise<{ pipeline: Pipeline
   await admin.createTopics({ topics: names.map((topic) => ({ topic, numPartitions: 6 })), waitForLeaders: true });
   await admin.disconnect();
   const relays = await Promise.all(names.slice(0, HOPS).map((from, i) => startRelay(mesh.brokers, from, names[i + 1])));
-  const { seen, consumer } = await watch(
-    kafka,
-    names[HOPS],
-    async (value) => (JSON.parse(value.toString()) as Transaction).event_id,
-  );
+  const idOf = async (value: Buffer) => (JSON.parse(value.toString()) as Transaction).event_id;
+  const { seen, consumer } = await watch(kafka, names[HOPS], idOf);
   const producer: Producer = kafka.producer({
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,
@@ -189,6 +206,7 @@ async function plainPipe(mesh: Mesh, kafka: Kafka): Promise<{ pipeline: Pipeline
     pipeline: {
       name: 'plain kafkajs pipe',
       seen,
+      hops: names.map((topic) => ({ topic, idOf })),
       send: async (batch) => {
         await producer.send({
           topic: names[0],
@@ -233,22 +251,23 @@ async function main(): Promise<void> {
 
     const kafka = new Kafka({ clientId: 'bench-e2e', brokers: mesh.brokers.split(','), logLevel: logLevel.NOTHING });
     const serde = AvroSerde.connect(mesh.url('registry'), schemaFor);
-    const predictions = await watch(
-      kafka,
-      topics.predictions,
-      async (value) => ((await serde.decode(topics.predictions, value)) as { event_id: string }).event_id,
-    );
+    const decodeId = (topic: string) => async (value: Buffer) =>
+      ((await serde.decode(topic, value)) as { event_id: string }).event_id;
+    const predictions = await watch(kafka, topics.predictions, decodeId(topics.predictions));
     const collector = new CollectorSink(mesh.url('collector'), apiKey.key);
     const never = new AbortController().signal;
     const meshPipeline: Pipeline = {
       name: 'mesh (collector → predictions)',
       seen: predictions.seen,
+      hops: [topics.eventsRaw, topics.eventsEnriched, topics.featureVectors, topics.predictions].map((topic) => ({
+        topic,
+        idOf: decodeId(topic),
+      })),
       send: async (batch) => {
         const result = await collector.send({ transactions: batch, labels: [] }, never);
         if (result.rejected > 0) throw new Error(`collector rejected ${result.rejected}: ${result.reasons.join('; ')}`);
       },
     };
-    const plain = await plainPipe(mesh, kafka);
 
     // Transactions of the demo's world, event times just behind the clock (valid for every stage).
     const model = new TrafficModel(population, {
@@ -261,25 +280,56 @@ async function main(): Promise<void> {
       Array.from({ length: n }, () => ({ ...model.next().transaction, event_time: Date.now() - 1_000 }));
 
     const rows: string[] = [];
+    const hopRows: string[] = [];
+    // The plain pipe's relays run only for its own measurement: idle, their fetch loops still take CPU.
+    const contenders: (() => Promise<{ pipeline: Pipeline; stop(): Promise<void> }>)[] = [];
+    if (PIPELINES.includes('plain')) contenders.push(() => plainPipe(mesh, kafka));
+    if (PIPELINES.includes('mesh')) contenders.push(async () => ({ pipeline: meshPipeline, stop: async () => {} }));
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const pipeline of [plain.pipeline, meshPipeline]) {
-        const t = await throughput(pipeline, traffic);
+      for (const contender of contenders) {
+        const { pipeline, stop } = await contender();
+        const t =
+          LATENCY_RATE === undefined
+            ? await throughput(pipeline, traffic)
+            : { events: 0, seconds: 0, perSecond: LATENCY_RATE * 2 };
         console.log(
           `[round ${round}] ${pipeline.name}: ${Math.round(t.perSecond)} events/s (${t.events} in ${t.seconds.toFixed(1)} s)`,
         );
-        const l = await latency(pipeline, t.perSecond / 2, traffic);
+        const l = await latency(kafka, pipeline, t.perSecond / 2, traffic);
         console.log(
           `[round ${round}] ${pipeline.name} at ${Math.round(l.offered)}/s: p50 ${l.p50} ms, p99 ${l.p99} ms, lost ${l.lost} of ${l.sent}`,
         );
+        for (const h of l.hops) {
+          hopRows.push(`| ${round} | ${pipeline.name} | ${h.hop} | ${h.events} | ${h.p50} | ${h.p99} |`);
+        }
+        await stop();
         rows.push(
           `| ${round} | ${pipeline.name} | ${Math.round(t.perSecond).toLocaleString('en-US')} | ${Math.round(l.offered).toLocaleString('en-US')} | ${l.p50} | ${l.p99} | ${l.lost} |`,
         );
       }
     }
+    if (process.env.DUMP_METRICS) {
+      for (const [service, instance] of [
+        ['enrichment-api', 0],
+        ['feature-materializer', 0],
+        ['stream-inference', 0],
+        ['collector', 0],
+      ] as const) {
+        const text = await (await fetch(`${mesh.url(service, instance)}/metrics`)).text();
+        const lines = text
+          .split('\n')
+          .filter((l) =>
+            /^(flywheel_kafka_(batch|produce)_[a-z_]*(sum|count)|flywheel_[a-z_]*duration_seconds_(sum|count))/.test(l),
+          );
+        console.log(`--- ${service}\n${lines.join('\n')}`);
+      }
+    }
     console.log('\n| round | pipeline | events/s | latency run at (events/s) | p50 ms | p99 ms | lost |');
     console.log('|---|---|---:|---:|---:|---:|---:|');
     for (const row of rows) console.log(row);
-    await plain.stop();
+    console.log('\n| round | pipeline | hop (record timestamps) | events | p50 ms | p99 ms |');
+    console.log('|---|---|---|---:|---:|---:|');
+    for (const row of hopRows) console.log(row);
     await predictions.consumer.disconnect();
   } finally {
     await mesh.stop();

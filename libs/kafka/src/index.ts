@@ -18,6 +18,7 @@ export {
   UnknownSchemaError,
 } from './errors';
 export { createKafkaClient, type KafkaConnection, kafkaConnectionFromEnv } from './kafka-client';
+export { applyKafkajsRequestQueueFix } from './kafkajs-request-queue-fix';
 export { LifecycleFollower, type LifecycleFollowerOptions } from './lifecycle/lifecycle-follower';
 export { ConsumerLagProbe, type ConsumerLagProbeOptions } from './metrics/consumer-lag-probe';
 export { KafkaMetrics } from './metrics/kafka-metrics';

@@ -1,5 +1,7 @@
 import { Kafka, type KafkaConfig, logLevel, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
+// Before any client exists: every connection of this process gets the fixed request queue.
+import './kafkajs-request-queue-fix';
 
 export interface KafkaConnection {
   brokers: string[];
