@@ -16,8 +16,8 @@ async function main(): Promise<void> {
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,
   });
-  // Same fetch wait as the mesh's consumers (libs/kafka's default and stream-inference's BATCH_MAX_WAIT_MS).
-  const consumer = kafka.consumer({ groupId: group, maxWaitTimeInMs: 50 });
+  // The idle fetch wait of the mesh's consumers (libs/kafka, BATCH_MAX_WAIT_MS, FEATURES_MAX_WAIT_MS).
+  const consumer = kafka.consumer({ groupId: group, maxWaitTimeInMs: Number(process.env.RELAY_MAX_WAIT_MS ?? 500) });
   await producer.connect();
   await consumer.connect();
   await consumer.subscribe({ topics: [from], fromBeginning: true });

@@ -18,8 +18,8 @@
  *   30 s count as lost. Then the same per hop, from the record timestamps on each stage's output topic
  *   (bench/e2e-hops.ts), so a latency figure says which stage it comes from.
  *
- * Iterating on latency: PIPELINES=mesh (or plain) runs one; LATENCY_RATE=1500 skips the throughput run and
- * offers that rate; DUMP_METRICS=1 prints the stages' batch, produce and commit duration sums and counts at the end.
+ * Iterating on latency: PIPELINES=mesh (or plain) runs one; LATENCY_RATE=1500 offers that rate in the latency
+ * run instead of half the measured throughput (the same rate across runs of different code); DUMP_METRICS=1 prints the stages' batch, produce and commit duration sums and counts at the end.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -39,6 +39,7 @@ import { parseDemoArgs } from '../scripts/demo/demo-options';
 import { createApiKey, ensureInitialModel } from '../scripts/demo/initial-model';
 import { loopEnvironment } from '../scripts/demo/loop-settings';
 import { endOffsets, type HopLatency, type HopSource, hopLatencies } from './e2e-hops';
+import { cpuByRole, cpuSnapshot } from './process-cpu';
 
 const EVENTS = Number(process.env.EVENTS ?? 20_000);
 const LATENCY_SECONDS = Number(process.env.LATENCY_SECONDS ?? 20);
@@ -73,6 +74,8 @@ interface Latency {
   p99: number;
   lost: number;
   hops: HopLatency[];
+  /** % of one core per process role while the load was offered (the machine has 2 cores: 200%). */
+  cpu: { role: string; percent: number }[];
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -120,6 +123,7 @@ async function latency(
   const scheduled = new Map<string, number>();
   const start = Date.now() + 200;
   const sends: Promise<void>[] = [];
+  const cpuAtStart = cpuSnapshot();
   for (let i = 0; i < ticks; i++) {
     const at = start + i * TICK_MS;
     const wait = at - Date.now();
@@ -129,6 +133,7 @@ async function latency(
     sends.push(pipeline.send(batch));
   }
   await Promise.all(sends);
+  const cpu = cpuByRole(cpuAtStart, cpuSnapshot());
   const ids = [...scheduled.keys()];
   await waitFor(ids, pipeline.seen, LOST_AFTER_MS);
   const latencies = ids
@@ -144,6 +149,7 @@ async function latency(
     p99: percentile(latencies, 99),
     lost: ids.length - latencies.length,
     hops,
+    cpu,
   };
 }
 
@@ -288,16 +294,16 @@ async function main(): Promise<void> {
     for (let round = 1; round <= ROUNDS; round++) {
       for (const contender of contenders) {
         const { pipeline, stop } = await contender();
-        const t =
-          LATENCY_RATE === undefined
-            ? await throughput(pipeline, traffic)
-            : { events: 0, seconds: 0, perSecond: LATENCY_RATE * 2 };
+        const t = await throughput(pipeline, traffic);
         console.log(
           `[round ${round}] ${pipeline.name}: ${Math.round(t.perSecond)} events/s (${t.events} in ${t.seconds.toFixed(1)} s)`,
         );
-        const l = await latency(kafka, pipeline, t.perSecond / 2, traffic);
+        const l = await latency(kafka, pipeline, LATENCY_RATE ?? t.perSecond / 2, traffic);
         console.log(
           `[round ${round}] ${pipeline.name} at ${Math.round(l.offered)}/s: p50 ${l.p50} ms, p99 ${l.p99} ms, lost ${l.lost} of ${l.sent}`,
+        );
+        console.log(
+          `[round ${round}] CPU while offered (% of one core, 200 = both): ${l.cpu.map((c) => `${c.role} ${c.percent.toFixed(0)}`).join(', ')}; total ${l.cpu.reduce((sum, c) => sum + c.percent, 0).toFixed(0)}`,
         );
         for (const h of l.hops) {
           hopRows.push(`| ${round} | ${pipeline.name} | ${h.hop} | ${h.events} | ${h.p50} | ${h.p99} |`);

@@ -15,7 +15,7 @@ const FeatureMaterializerEnv = z.object({
   /** Overrides the definition's allowed lateness; this is part of the definition, so it changes the version. */
   FEATURES_ALLOWED_LATENESS_MS: z.coerce.number().int().min(0).optional(),
   FEATURES_PARTITIONS_CONCURRENTLY: z.coerce.number().int().min(1).max(12).default(3),
-  FEATURES_MAX_WAIT_MS: z.coerce.number().int().min(1).max(10_000).default(50),
+  FEATURES_MAX_WAIT_MS: z.coerce.number().int().min(1).max(10_000).default(500),
   FEATURES_MAX_BYTES_PER_PARTITION: z.coerce.number().int().min(1024).default(1_048_576),
   FEATURES_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).default(30_000),
   FEATURES_DB_POOL_SIZE: z.coerce.number().int().min(2).max(100).default(6),

@@ -34,8 +34,11 @@ const StreamInferenceEnv = z.object({
   CONSUMER_FROM_BEGINNING: envBool(true),
   /** Largest micro-batch (rows per tensor). */
   BATCH_MAX_ROWS: z.coerce.number().int().min(1).max(4096).default(256),
-  /** Longest a fetch waits for rows before a smaller batch is scored (latency vs batch size). */
-  BATCH_MAX_WAIT_MS: z.coerce.number().int().min(0).max(10_000).default(50),
+  /**
+   * Longest an idle fetch waits at the broker. Not a latency cost: the broker answers as soon as a row arrives
+   * (minBytes 1), so this only sets how often an idle instance polls (measured: hop p50 6–7 ms at 50 and 1,000).
+   */
+  BATCH_MAX_WAIT_MS: z.coerce.number().int().min(0).max(10_000).default(500),
   /** How long a silent (crashed) instance keeps its partitions before the group hands them to another one. */
   CONSUMER_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(30_000),
   /**

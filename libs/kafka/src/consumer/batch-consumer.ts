@@ -83,7 +83,9 @@ export class BatchConsumer {
       groupId: options.groupId,
       sessionTimeout: options.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: 3_000,
-      maxWaitTimeInMs: options.maxWaitTimeInMs ?? 100,
+      // How long an idle fetch waits at the broker; data ends the wait at once (minBytes 1), so a longer one
+      // costs no latency and spares the broker and this process most idle polls.
+      maxWaitTimeInMs: options.maxWaitTimeInMs ?? 500,
       allowAutoTopicCreation: false,
       retry: { retries: 8, restartOnFailure: async () => true },
       ...options.consumerConfig,

@@ -55,7 +55,7 @@ export class LifecycleFollower {
     if (remaining.size === 0) caughtUp();
 
     const groupId = `${this.options.groupPrefix}.lifecycle.${randomUUID()}`;
-    this.consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 250, allowAutoTopicCreation: false });
+    this.consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 1_000, allowAutoTopicCreation: false });
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [topic], fromBeginning: true });
     await this.consumer.run({

@@ -12,6 +12,7 @@ export class EnrichmentMetrics {
   readonly rejected: Counter<'path' | 'rule'>;
   readonly cacheLookups: Counter<'kind' | 'result'>;
   readonly cacheInvalidations: Counter<'kind' | 'reason'>;
+  readonly cacheRefreshed: Counter<'kind'>;
   readonly cacheEntries: Gauge<'kind'>;
   readonly cacheListening: Gauge;
   readonly batchSeconds: Histogram;
@@ -47,6 +48,12 @@ export class EnrichmentMetrics {
       name: 'flywheel_enrichment_api_cache_invalidations_total',
       help: 'Cache entries dropped by NOTIFY (reason=notify) or whole caches cleared on listener (re)connects',
       labelNames: ['kind', 'reason'],
+      registers,
+    });
+    this.cacheRefreshed = new Counter({
+      name: 'flywheel_enrichment_api_cache_refreshed_total',
+      help: 'Entries in use reloaded in the background before their TTL ran out (refresh-ahead)',
+      labelNames: ['kind'],
       registers,
     });
     this.cacheEntries = new Gauge({

@@ -3,7 +3,8 @@
  * moves the key to the young end and the first key is always the least recently used.
  */
 export class LruCache<K, V> {
-  private readonly entries = new Map<K, { value: V; expiresAt: number }>();
+  /** `used`: read since it was last set (a refresh-ahead candidate: something still needs it). */
+  private readonly entries = new Map<K, { value: V; expiresAt: number; used: boolean }>();
 
   constructor(
     readonly maxEntries: number,
@@ -28,16 +29,36 @@ export class LruCache<K, V> {
     }
     this.entries.delete(key);
     this.entries.set(key, entry);
+    entry.used = true;
     return { value: entry.value };
   }
 
   set(key: K, value: V): void {
     this.entries.delete(key);
-    this.entries.set(key, { value, expiresAt: this.now() + this.ttlMs });
+    this.entries.set(key, { value, expiresAt: this.now() + this.ttlMs, used: false });
     while (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next().value as K;
       this.entries.delete(oldest);
     }
+  }
+
+  /** Keys read since they were set whose entry expires within `withinMs` (none when expiry is off). */
+  expiringUsedKeys(withinMs: number): K[] {
+    if (this.ttlMs <= 0) return [];
+    const horizon = this.now() + withinMs;
+    const keys: K[] = [];
+    for (const [key, entry] of this.entries) if (entry.used && entry.expiresAt <= horizon) keys.push(key);
+    return keys;
+  }
+
+  /** Replaces the value of a key still cached, with a new TTL and its recency unchanged; false if it is gone. */
+  renew(key: K, value: V): boolean {
+    const entry = this.entries.get(key);
+    if (!entry) return false;
+    entry.value = value;
+    entry.expiresAt = this.now() + this.ttlMs;
+    entry.used = false;
+    return true;
   }
 
   delete(key: K): boolean {

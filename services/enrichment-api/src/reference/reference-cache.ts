@@ -1,5 +1,7 @@
 import { RetriableError } from '@flywheel/kafka';
-import { Inject, Injectable } from '@nestjs/common';
+import { ROOT_LOGGER } from '@flywheel/observability';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import type { Logger } from 'pino';
 import type { EnrichmentConfig } from '../config';
 import { type CacheKind, EnrichmentMetrics } from '../enrichment/enrichment.metrics';
 import type { AccountRef, MerchantRef, RateVersion, ReferenceLookup } from '../enrichment/enrichment.model';
@@ -12,6 +14,9 @@ interface LookupKeys {
   merchant_id: string;
   currency: string;
 }
+
+/** Ids per refresh-ahead query. */
+const REFRESH_CHUNK = 1_000;
 
 type Loader<V> = (keys: string[]) => Promise<Map<string, V>>;
 
@@ -65,6 +70,25 @@ class KindCache<V> {
     return found;
   }
 
+  /**
+   * Reloads, off the event path, the entries still in use that expire within `withinMs`, so a busy key's
+   * TTL expiry costs a background query instead of a query inside some batch. The age bound is unchanged: a
+   * renewed entry holds what Postgres returned just now. A load that raced with an invalidation stores
+   * nothing (the entries then expire and are read on demand).
+   */
+  async refreshAhead(withinMs: number, chunkSize: number): Promise<number> {
+    const keys = this.lru.expiringUsedKeys(withinMs);
+    let renewed = 0;
+    for (let i = 0; i < keys.length; i += chunkSize) {
+      const chunk = keys.slice(i, i + chunkSize);
+      const generation = this.generation;
+      const loaded = await this.load(chunk);
+      if (generation !== this.generation) continue;
+      for (const key of chunk) if (this.lru.renew(key, loaded.get(key) ?? null)) renewed++;
+    }
+    return renewed;
+  }
+
   invalidate(key: string): void {
     this.generation++;
     this.lru.delete(key);
@@ -82,9 +106,16 @@ class KindCache<V> {
  * second); CACHE_TTL_MS bounds the age of an entry should a notification ever be missed; while the
  * LISTEN connection is down the caches are bypassed entirely (every lookup reads Postgres) and they are
  * cleared when it comes back, because notifications sent meanwhile are lost.
+ *
+ * Refresh-ahead: every quarter TTL, entries read since their last load that would expire within the next
+ * half TTL are reloaded in the background (REFRESH_CHUNK ids per query). A key in steady use then never
+ * expires inside a batch, where each expiry was a Postgres round trip on the event path (with 5,000 accounts
+ * and a 30 s TTL, ~170 misses a second at 1,500 events/s). Entries nobody reads still expire.
  */
 @Injectable()
-export class ReferenceCache {
+export class ReferenceCache implements OnApplicationBootstrap, OnModuleDestroy {
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private refreshing = false;
   private readonly accounts: KindCache<AccountRef>;
   private readonly merchants: KindCache<MerchantRef>;
   private readonly rates: KindCache<RateVersion[]>;
@@ -94,11 +125,43 @@ export class ReferenceCache {
     store: ReferenceStore,
     private readonly metrics: EnrichmentMetrics,
     @Inject(ENRICHMENT_CONFIG) private readonly config: EnrichmentConfig,
+    @Inject(ROOT_LOGGER) private readonly logger: Logger,
   ) {
     const { CACHE_MAX_ENTRIES: max, CACHE_TTL_MS: ttl } = config;
     this.accounts = new KindCache('account', max, ttl, (ids) => store.findAccounts(ids));
     this.merchants = new KindCache('merchant', max, ttl, (ids) => store.findMerchants(ids));
     this.rates = new KindCache('rate', max, ttl, (ids) => store.findRates(ids));
+  }
+
+  onApplicationBootstrap(): void {
+    const ttl = this.config.CACHE_TTL_MS;
+    if (ttl <= 0) return;
+    this.refreshTimer = setInterval(() => void this.refreshAhead(ttl / 2), Math.max(1_000, ttl / 4));
+    this.refreshTimer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.refreshTimer);
+  }
+
+  /** One refresh-ahead pass over every kind (skipped while the caches are bypassed or a pass still runs). */
+  async refreshAhead(withinMs: number): Promise<number> {
+    if (!this.listening || this.refreshing) return 0;
+    this.refreshing = true;
+    let renewed = 0;
+    try {
+      for (const cache of [this.accounts, this.merchants, this.rates] as KindCache<unknown>[]) {
+        const count = await cache.refreshAhead(withinMs, REFRESH_CHUNK);
+        if (count > 0) this.metrics.cacheRefreshed.inc({ kind: cache.kind }, count);
+        renewed += count;
+      }
+    } catch (error) {
+      // Postgres unavailable: the entries expire and lookups read (and retry) on demand, as without refresh.
+      this.logger.warn({ error }, 'reference cache refresh-ahead failed');
+    } finally {
+      this.refreshing = false;
+    }
+    return renewed;
   }
 
   get isListening(): boolean {

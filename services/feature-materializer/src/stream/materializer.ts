@@ -74,12 +74,19 @@ const VECTORS_PER_SEND = 250;
  *   and the commit re-emits them (at-least-once output, deduped downstream by event_id) but the state
  *   is applied once (the transaction rolled back).
  * - Kafka's committed offset is written after COMMIT only as a hint so a new owner starts near the right
- *   place; when it is behind, the batch filter skips, when it is missing, fromBeginning + seek.
+ *   place; when it is behind, the batch filter skips, when it is missing, fromBeginning + seek. At most one
+ *   hint per partition per HINT_INTERVAL_MS: one OffsetCommit per batch was a broker request per batch for
+ *   a value nobody relies on.
  */
+/** Least time between two offset hints of one partition. */
+const HINT_INTERVAL_MS = 1_000;
+
 export class Materializer {
   private readonly consumer: Consumer;
   private readonly admin: Admin;
   private readonly caches = new Map<string, PartitionCache>();
+  /** Each partition's offset hint to Kafka (keyed like `caches`): when one was last sent, the newest one. */
+  private readonly hints = new Map<string, { sentAt: number; next: number; timer: NodeJS.Timeout | undefined }>();
   private readonly deadLetters: DeadLetterPublisher;
   private readonly metrics: MaterializerMetrics;
   private readonly kafkaMetrics: KafkaMetrics;
@@ -167,6 +174,7 @@ export class Materializer {
 
   async stop(): Promise<void> {
     this.running = false;
+    for (const hint of this.hints.values()) clearTimeout(hint.timer);
     this.restarter.cancel();
     await this.consumer.disconnect();
     await this.admin.disconnect();
@@ -215,14 +223,33 @@ export class Materializer {
       throw error;
     }
     payload.resolveOffset(String(last));
-    // A hint for the next owner; Postgres stays the source of truth, so a failure here is harmless.
-    this.consumer
-      .commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(last + 1) }])
-      .catch(() => undefined);
+    this.hintOffset(batch.topic, batch.partition, last + 1);
     await payload.heartbeat().catch(() => undefined);
     stopTimer();
     this.kafkaMetrics.batchSize.observe(labels, batch.messages.length);
     this.lagProbe.processed(batch.topic, batch.partition, BigInt(last + 1), BigInt(batch.highWatermark));
+  }
+
+  /**
+   * A hint for the next owner; Postgres stays the source of truth, so a stale or failed hint is harmless. A
+   * hint held back by the interval is sent when it ends, so an idle group's committed offsets (the lag that
+   * `flywheel topics` and Grafana show) still reach the end.
+   */
+  private hintOffset(topic: string, partition: number, next: number): void {
+    const key = `${topic}\u0000${partition}`;
+    const hint = this.hints.get(key) ?? { sentAt: 0, next: -1, timer: undefined };
+    this.hints.set(key, hint);
+    hint.next = next;
+    const wait = hint.sentAt + HINT_INTERVAL_MS - Date.now();
+    if (wait > 0) {
+      hint.timer ??= setTimeout(() => {
+        hint.timer = undefined;
+        if (this.running) this.hintOffset(topic, partition, hint.next);
+      }, wait).unref();
+      return;
+    }
+    hint.sentAt = Date.now();
+    this.consumer.commitOffsets([{ topic, partition, offset: String(next) }]).catch(() => undefined);
   }
 
   /**
