@@ -1,9 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Baseline } from '@flywheel/contracts';
-import type { AvroSerde } from '@flywheel/kafka';
+import {
+  type Baseline,
+  type DriftReport,
+  ensureTopics,
+  type ModelLifecycle,
+  type RetrainRequested,
+  schemaFor,
+  topics,
+  withPrefix,
+} from '@flywheel/contracts';
+import { AvroSerde, FlywheelProducer } from '@flywheel/kafka';
+import { type ServiceProcess, startServiceProcess } from '@flywheel/testing';
 import type { Consumer, Kafka } from 'kafkajs';
+import { testEnv } from '../../libs/testing/src/test-env';
 
 export interface RegistryStub {
   url: string;
@@ -51,4 +62,103 @@ export async function collect<T>(
     },
   });
   return { items, consumer };
+}
+
+/** A monitor process on its own topic prefix, fed straight through its input topics by the test. */
+export interface MonitorBed {
+  serde: AvroSerde;
+  producer: FlywheelProducer;
+  registry: RegistryStub;
+  service: ServiceProcess;
+  reports: { items: DriftReport[]; consumer: Consumer };
+  requests: { items: RetrainRequested[]; consumer: Consumer };
+  stop(): Promise<void>;
+}
+
+/**
+ * Topics, a registry stub serving version 1 of `model`, version 1 promoted to Production on
+ * models.lifecycle.v1, then the monitor (with `env` on top of the connection settings) and readers of its
+ * drift reports and retrain requests.
+ */
+export async function startMonitorBed(options: {
+  kafka: Kafka;
+  prefix: string;
+  model: string;
+  version: { feature_set_version: string; baseline: Baseline; metrics?: Record<string, number> };
+  env: Record<string, string>;
+}): Promise<MonitorBed> {
+  const { kafka, prefix, model, version } = options;
+  const testEnvironment = testEnv();
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, {
+    prefix,
+    only: [
+      topics.featureVectors,
+      topics.predictions,
+      topics.labels,
+      topics.modelsLifecycle,
+      topics.monitorDrift,
+      topics.modelsRetrainRequested,
+    ],
+    logger: { info: () => undefined, warn: () => undefined },
+  });
+  await admin.disconnect();
+  const serde = AvroSerde.connect(testEnvironment.schemaRegistryUrl, schemaFor);
+  const producer = new FlywheelProducer(kafka, serde);
+  await producer.connect();
+  const registry = await startRegistryStub(model, version);
+  const production = {
+    version: 1,
+    artifact_uri: '/v1/artifacts/abc',
+    artifact_sha256: 'abc',
+    feature_set_version: version.feature_set_version,
+  };
+  const promoted: ModelLifecycle = {
+    change_id: randomUUID(),
+    model_name: model,
+    version: 1,
+    change: 'STAGE_CHANGED',
+    from_stage: 'Staging',
+    to_stage: 'Production',
+    alias: null,
+    aliases: {},
+    production_version: 1,
+    production,
+    artifact_uri: production.artifact_uri,
+    artifact_sha256: production.artifact_sha256,
+    feature_set_version: version.feature_set_version,
+    actor: 'test',
+    reason: null,
+    changed_at: Date.now(),
+  };
+  await producer.send(withPrefix(prefix, topics.modelsLifecycle), [{ key: model, value: promoted }]);
+  const service = await startServiceProcess('monitor', {
+    env: {
+      KAFKA_BROKERS: testEnvironment.kafkaBrokers,
+      SCHEMA_REGISTRY_URL: testEnvironment.schemaRegistryUrl,
+      TOPIC_PREFIX: prefix,
+      REGISTRY_URL: registry.url,
+      MODEL_NAME: model,
+      CONSUMER_GROUP: `${prefix}monitor`,
+      ...options.env,
+    },
+  });
+  const reports = await collect<DriftReport>(kafka, serde, withPrefix(prefix, topics.monitorDrift));
+  const requests = await collect<RetrainRequested>(kafka, serde, withPrefix(prefix, topics.modelsRetrainRequested));
+  return {
+    serde,
+    producer,
+    registry,
+    service,
+    reports,
+    requests,
+    stop: async () => {
+      await service.stop();
+      await reports.consumer.disconnect();
+      await requests.consumer.disconnect();
+      await producer.disconnect();
+      await registry.close();
+    },
+  };
 }

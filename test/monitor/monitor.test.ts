@@ -2,23 +2,20 @@ import { randomUUID } from 'node:crypto';
 import {
   type Baseline,
   type DriftReport,
-  ensureTopics,
   type FeatureVector,
   type Label,
-  type ModelLifecycle,
   type Prediction,
   type RetrainRequested,
-  schemaFor,
   topics,
   withPrefix,
 } from '@flywheel/contracts';
-import { AvroSerde, createKafkaClient, FlywheelProducer } from '@flywheel/kafka';
+import { createKafkaClient, type FlywheelProducer } from '@flywheel/kafka';
 import { quantileHistogram, seededRandom } from '@flywheel/ml';
-import { type ServiceProcess, startServiceProcess, testPrefix, waitUntil } from '@flywheel/testing';
+import { type ServiceProcess, testPrefix, waitUntil } from '@flywheel/testing';
 import type { Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testEnv } from '../../libs/testing/src/test-env';
-import { collect, type RegistryStub, startRegistryStub } from './monitor-harness';
+import { type MonitorBed, type RegistryStub, startMonitorBed } from './monitor-harness';
 
 const MODEL = 'payments-fraud';
 const FEATURE_SET_VERSION = '3';
@@ -47,7 +44,6 @@ describe('monitor: drift windows, calibrated trigger, retrain requests', () => {
   const prefix = testPrefix('monitor');
   const baseline = makeBaseline();
   const kafka = createKafkaClient({ brokers: env.kafkaBrokers.split(','), clientId: 'monitor-test' });
-  let serde: AvroSerde;
   let producer: FlywheelProducer;
   let registry: RegistryStub;
   let service: ServiceProcess;
@@ -116,60 +112,15 @@ describe('monitor: drift windows, calibrated trigger, retrain requests', () => {
     }
   }
 
+  let bed: MonitorBed;
+
   beforeAll(async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, {
+    bed = await startMonitorBed({
+      kafka,
       prefix,
-      only: [
-        topics.featureVectors,
-        topics.predictions,
-        topics.labels,
-        topics.modelsLifecycle,
-        topics.monitorDrift,
-        topics.modelsRetrainRequested,
-      ],
-      logger: { info: () => undefined, warn: () => undefined },
-    });
-    await admin.disconnect();
-    serde = AvroSerde.connect(env.schemaRegistryUrl, schemaFor);
-    producer = new FlywheelProducer(kafka, serde);
-    await producer.connect();
-    registry = await startRegistryStub(MODEL, { feature_set_version: FEATURE_SET_VERSION, baseline });
-
-    const promoted: ModelLifecycle = {
-      change_id: randomUUID(),
-      model_name: MODEL,
-      version: 1,
-      change: 'STAGE_CHANGED',
-      from_stage: 'Staging',
-      to_stage: 'Production',
-      alias: null,
-      aliases: {},
-      production_version: 1,
-      production: {
-        version: 1,
-        artifact_uri: '/v1/artifacts/abc',
-        artifact_sha256: 'abc',
-        feature_set_version: FEATURE_SET_VERSION,
-      },
-      artifact_uri: '/v1/artifacts/abc',
-      artifact_sha256: 'abc',
-      feature_set_version: FEATURE_SET_VERSION,
-      actor: 'test',
-      reason: null,
-      changed_at: Date.now(),
-    };
-    await producer.send(withPrefix(prefix, topics.modelsLifecycle), [{ key: MODEL, value: promoted }]);
-
-    service = await startServiceProcess('monitor', {
+      model: MODEL,
+      version: { feature_set_version: FEATURE_SET_VERSION, baseline },
       env: {
-        KAFKA_BROKERS: env.kafkaBrokers,
-        SCHEMA_REGISTRY_URL: env.schemaRegistryUrl,
-        TOPIC_PREFIX: prefix,
-        REGISTRY_URL: registry.url,
-        MODEL_NAME: MODEL,
-        CONSUMER_GROUP: `${prefix}monitor`,
         DRIFT_WINDOW_SIZE: String(WINDOW),
         DRIFT_CONSECUTIVE: '2',
         DRIFT_ERT_SAMPLES: '100000000',
@@ -179,16 +130,11 @@ describe('monitor: drift windows, calibrated trigger, retrain requests', () => {
         LOG_LEVEL: 'info',
       },
     });
-    reports = await collect<DriftReport>(kafka, serde, withPrefix(prefix, topics.monitorDrift));
-    requests = await collect<RetrainRequested>(kafka, serde, withPrefix(prefix, topics.modelsRetrainRequested));
+    ({ producer, registry, service, reports, requests } = bed);
   });
 
   afterAll(async () => {
-    await service?.stop();
-    await reports?.consumer.disconnect();
-    await requests?.consumer.disconnect();
-    await producer?.disconnect();
-    await registry?.close();
+    await bed?.stop();
   });
 
   it('stationary traffic: a report per window, live quality, no retrain request', async () => {

@@ -1,20 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import {
-  type DriftReport,
-  ensureTopics,
-  type ModelLifecycle,
-  type RetrainRequested,
-  schemaFor,
-  topics,
-  withPrefix,
-} from '@flywheel/contracts';
-import { AvroSerde, createKafkaClient, FlywheelProducer } from '@flywheel/kafka';
-import { type ServiceProcess, startServiceProcess, testPrefix, waitUntil } from '@flywheel/testing';
+import { type DriftReport, type RetrainRequested, topics, withPrefix } from '@flywheel/contracts';
+import { createKafkaClient, type FlywheelProducer } from '@flywheel/kafka';
+import { type ServiceProcess, testPrefix, waitUntil } from '@flywheel/testing';
 import type { Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testEnv } from '../../libs/testing/src/test-env';
 import { DRIFT_FEATURE_SET_VERSION, DRIFT_MODEL, trafficMessages, trafficRows, trainedFacts } from './drift-traffic';
-import { collect, type RegistryStub, startRegistryStub } from './monitor-harness';
+import { type MonitorBed, startMonitorBed } from './monitor-harness';
 
 const EVENTS = 100_000;
 // 10,000 s of event time; a catching-up consumer reads ~1,000 events of one partition at a time (~600 s of event
@@ -43,81 +35,27 @@ describe('monitor: no retrain request over 100,000 stationary events (default tr
   const prefix = testPrefix('nofa');
   const kafka = createKafkaClient({ brokers: env.kafkaBrokers.split(','), clientId: 'no-false-alarm-test' });
   const facts = trainedFacts();
-  let serde: AvroSerde;
   let producer: FlywheelProducer;
-  let registry: RegistryStub;
   let service: ServiceProcess;
   let reports: { items: DriftReport[]; consumer: Consumer };
   let requests: { items: RetrainRequested[]; consumer: Consumer };
 
+  let bed: MonitorBed;
+
   beforeAll(async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, {
+    bed = await startMonitorBed({
+      kafka,
       prefix,
-      only: [
-        topics.featureVectors,
-        topics.predictions,
-        topics.labels,
-        topics.modelsLifecycle,
-        topics.monitorDrift,
-        topics.modelsRetrainRequested,
-      ],
-      logger: { info: () => undefined, warn: () => undefined },
+      model: DRIFT_MODEL,
+      version: { feature_set_version: DRIFT_FEATURE_SET_VERSION, ...facts },
+      // every trigger setting at its default but the post-promotion cooldown, 0 so that no window is exempt
+      env: { DRIFT_PROMOTION_COOLDOWN_MS: '0', LOG_LEVEL: 'warn' },
     });
-    await admin.disconnect();
-    serde = AvroSerde.connect(env.schemaRegistryUrl, schemaFor);
-    producer = new FlywheelProducer(kafka, serde);
-    await producer.connect();
-    registry = await startRegistryStub(DRIFT_MODEL, { feature_set_version: DRIFT_FEATURE_SET_VERSION, ...facts });
-    const ref = {
-      version: 1,
-      artifact_uri: '/v1/artifacts/abc',
-      artifact_sha256: 'abc',
-      feature_set_version: DRIFT_FEATURE_SET_VERSION,
-    };
-    const promoted: ModelLifecycle = {
-      change_id: randomUUID(),
-      model_name: DRIFT_MODEL,
-      version: 1,
-      change: 'STAGE_CHANGED',
-      from_stage: 'Staging',
-      to_stage: 'Production',
-      alias: null,
-      aliases: {},
-      production_version: 1,
-      production: ref,
-      artifact_uri: ref.artifact_uri,
-      artifact_sha256: ref.artifact_sha256,
-      feature_set_version: DRIFT_FEATURE_SET_VERSION,
-      actor: 'test',
-      reason: null,
-      changed_at: Date.now(),
-    };
-    await producer.send(withPrefix(prefix, topics.modelsLifecycle), [{ key: DRIFT_MODEL, value: promoted }]);
-    // every trigger setting at its default but the post-promotion cooldown, 0 so that no window is exempt
-    service = await startServiceProcess('monitor', {
-      env: {
-        KAFKA_BROKERS: env.kafkaBrokers,
-        SCHEMA_REGISTRY_URL: env.schemaRegistryUrl,
-        TOPIC_PREFIX: prefix,
-        REGISTRY_URL: registry.url,
-        MODEL_NAME: DRIFT_MODEL,
-        CONSUMER_GROUP: `${prefix}monitor`,
-        DRIFT_PROMOTION_COOLDOWN_MS: '0',
-        LOG_LEVEL: 'warn',
-      },
-    });
-    reports = await collect<DriftReport>(kafka, serde, withPrefix(prefix, topics.monitorDrift));
-    requests = await collect<RetrainRequested>(kafka, serde, withPrefix(prefix, topics.modelsRetrainRequested));
+    ({ producer, service, reports, requests } = bed);
   });
 
   afterAll(async () => {
-    await service?.stop();
-    await reports?.consumer.disconnect();
-    await requests?.consumer.disconnect();
-    await producer?.disconnect();
-    await registry?.close();
+    await bed?.stop();
   });
 
   it('judges every window and raises no retrain request', async () => {
