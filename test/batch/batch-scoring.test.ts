@@ -97,23 +97,11 @@ describe('score-batch', () => {
     mesh = await meshClient(env.kafkaBrokers, env.schemaRegistryUrl, prefix);
     const admin = mesh.kafka.admin();
     await admin.connect();
-    // A fresh broker can answer "does not host this topic-partition" for a topic it has just created
-    // (metadata not propagated yet, as meshClient notes): the topic exists, so asking again is safe.
-    await waitUntil(
-      () =>
-        ensureTopics(admin, {
-          prefix,
-          only: [topics.predictionsBatch],
-          logger: { info: () => undefined, warn: () => undefined },
-        }).then(
-          () => true,
-          (error: Error) => {
-            if (!/does not host this topic-partition/.test(String(error.cause ?? error))) throw error;
-            return false;
-          },
-        ),
-      { timeoutMs: 30_000, message: `topic ${topics.predictionsBatch}` },
-    );
+    await ensureTopics(admin, {
+      prefix,
+      only: [topics.predictionsBatch],
+      logger: { info: () => undefined, warn: () => undefined },
+    });
     await admin.disconnect();
     source = await startRegistryModelSource(env, mesh, prefix);
     const bundle = await trainBundle(11, FSV);

@@ -386,8 +386,8 @@ export async function meshClient(brokers: string, schemaRegistryUrl: string, pre
   const kafka = createKafkaClient({ brokers: brokers.split(','), clientId: 'inference-test' });
   const admin = kafka.admin();
   await admin.connect();
-  const ensure = () =>
-    ensureTopics(admin, {
+  try {
+    await ensureTopics(admin, {
       prefix,
       only: [
         topics.featureVectors,
@@ -398,13 +398,6 @@ export async function meshClient(brokers: string, schemaRegistryUrl: string, pre
       ],
       logger: { info: () => undefined, warn: () => undefined },
     });
-  try {
-    await ensure();
-  } catch (error) {
-    // On a broker that just started, kafkajs' waitForLeaders can see UNKNOWN_TOPIC_OR_PARTITION for a topic
-    // it has just created (metadata not propagated yet) and gives up; the topics exist, so once more is safe.
-    if (!/does not host this topic-partition/.test(String((error as Error).cause ?? error))) throw error;
-    await ensure();
   } finally {
     await admin.disconnect();
   }

@@ -147,8 +147,8 @@ export async function startLoopMesh(options: LoopMeshOptions): Promise<LoopMesh>
   try {
     const admin = mesh.kafka.admin();
     await admin.connect();
-    const ensure = () =>
-      ensureTopics(admin, {
+    try {
+      await ensureTopics(admin, {
         prefix,
         only: [
           topics.eventsEnriched,
@@ -159,12 +159,6 @@ export async function startLoopMesh(options: LoopMeshOptions): Promise<LoopMesh>
         ],
         logger: { info: () => undefined, warn: () => undefined },
       });
-    try {
-      await ensure();
-    } catch (error) {
-      // as in meshClient: a just-created topic's metadata may not have propagated yet; the topics exist
-      if (!/does not host this topic-partition/.test(String((error as Error).cause ?? error))) throw error;
-      await ensure();
     } finally {
       await admin.disconnect();
     }

@@ -54,20 +54,11 @@ describe('tracing: one trace per event from the HTTP request to its prediction',
     mesh = await meshClient(env.kafkaBrokers, env.schemaRegistryUrl, prefix);
     const admin = mesh.kafka.admin();
     await admin.connect();
-    // A broker that just started can answer "does not host this topic-partition" to the leader wait of
-    // topics it has just created; ensureTopics is idempotent, so try again.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await ensureTopics(admin, {
-          prefix,
-          only: [topics.eventsRaw, topics.labels, topics.eventsEnriched],
-          logger: { info: () => undefined, warn: () => undefined },
-        });
-        break;
-      } catch (error) {
-        if (attempt >= 5) throw error;
-      }
-    }
+    await ensureTopics(admin, {
+      prefix,
+      only: [topics.eventsRaw, topics.labels, topics.eventsEnriched],
+      logger: { info: () => undefined, warn: () => undefined },
+    });
     await admin.disconnect();
 
     // A small model on two features the materializer emits, for the feature set it computes.

@@ -96,4 +96,42 @@ describe('ensureTopics', () => {
     await expect(ensureTopics(admin, { only: ['nope.v1' as never] })).rejects.toThrow(/not a catalog topic/);
     expect(createCalls).toHaveLength(0);
   });
+
+  it('waits out a broker whose metadata lags the topics it just created (kafkajs gave up on their leaders)', async () => {
+    const { admin, state } = fakeAdmin();
+    const lag = new Error('This server does not host this topic-partition');
+    let metadataCalls = 0;
+    const lagging = admin as unknown as {
+      createTopics: (args: { topics: ITopicConfig[] }) => Promise<boolean>;
+      fetchTopicMetadata: (args: { topics: string[] }) => Promise<unknown>;
+    };
+    const create = lagging.createTopics;
+    lagging.createTopics = async (args) => {
+      await create(args); // created on the controller...
+      throw lag; // ...but the leader wait saw the stale cache
+    };
+    lagging.fetchTopicMetadata = async ({ topics: names }) => {
+      metadataCalls++;
+      if (metadataCalls < 3) throw lag;
+      return {
+        topics: names.map((name) => ({
+          name,
+          partitions: Array.from({ length: state.get(name)!.partitions }, (_, i) => ({ partitionId: i, leader: 1 })),
+        })),
+      };
+    };
+    const result = await ensureTopics(admin, { only: [topics.eventsRaw], logger: quiet });
+    expect(result.created).toEqual(['events.raw.v1', 'events.raw.v1.dlq']);
+    expect(metadataCalls).toBe(3);
+  });
+
+  it('still fails on any other creation error', async () => {
+    const { admin } = fakeAdmin();
+    (admin as unknown as { createTopics: () => Promise<boolean> }).createTopics = async () => {
+      throw Object.assign(new Error('aggregate'), {
+        errors: [{ topic: 'events.raw.v1', type: 'POLICY_VIOLATION', message: 'no' }],
+      });
+    };
+    await expect(ensureTopics(admin, { only: [topics.eventsRaw], logger: quiet })).rejects.toThrow(EnsureTopicsError);
+  });
 });

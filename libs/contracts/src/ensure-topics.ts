@@ -129,11 +129,25 @@ export async function ensureTopics(admin: Admin, options: EnsureTopicsOptions = 
       replicationFactor,
       configEntries: topicConfigEntries(spec, options.minInsyncReplicas),
     }));
+    const timeout = options.timeoutMs ?? 30_000;
     try {
       // false means another process created (some of) them first: still idempotent, nothing to do
-      await admin.createTopics({ topics: configs, waitForLeaders: true, timeout: options.timeoutMs ?? 30_000 });
+      await admin.createTopics({ topics: configs, waitForLeaders: true, timeout });
     } catch (err) {
-      throw new EnsureTopicsError(describeCreateError(err), { cause: err });
+      // A broker that just started can answer kafkajs's leader wait for a topic it has just created with
+      // UNKNOWN_TOPIC_OR_PARTITION (its metadata cache lags the controller) and kafkajs gives up: the topics
+      // exist, so wait for their leaders here instead of failing the caller.
+      const lagging = METADATA_LAG.test(String(err));
+      if (
+        !lagging ||
+        !(await leadersElected(
+          admin,
+          configs.map((c) => c.topic),
+          timeout,
+        ))
+      ) {
+        throw new EnsureTopicsError(describeCreateError(err), { cause: err });
+      }
     }
     for (const { spec, topic } of missing) {
       result.created.push(topic);
@@ -149,6 +163,25 @@ export async function ensureTopics(admin: Admin, options: EnsureTopicsOptions = 
   }
   for (const warning of result.warnings) logger.warn(warning);
   return result;
+}
+
+/** What a broker answers about a topic its metadata cache does not know yet. */
+const METADATA_LAG = /does not host this topic-partition/;
+
+/** True once every partition of `names` has a leader, false if that takes longer than `timeoutMs`. */
+async function leadersElected(admin: Admin, names: string[], timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics: names });
+      const ready = metadata.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+      if (metadata.topics.length === names.length && ready) return true;
+    } catch (err) {
+      if (!METADATA_LAG.test(String(err))) throw err;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return false;
 }
 
 /** kafkajs reports per-topic failures as an aggregate; group them so the message says what went wrong. */

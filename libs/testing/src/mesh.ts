@@ -253,12 +253,7 @@ async function createTopics(bootstrapServers: string): Promise<{ created: number
   await admin.connect();
   const quiet = { info: () => undefined, warn: () => undefined };
   try {
-    const result = await ensureTopics(admin, { logger: quiet }).catch(async (error) => {
-      // A broker that just started can report a topic it has just created as unknown while metadata
-      // propagates (kafkajs gives up waiting for leaders); the topics exist, so once more is safe.
-      if (!/does not host this topic-partition/.test(String((error as Error).cause ?? error))) throw error;
-      return ensureTopics(admin, { logger: quiet });
-    });
+    const result = await ensureTopics(admin, { logger: quiet });
     return { created: result.created.length, existing: result.existing.length };
   } finally {
     await admin.disconnect();
