@@ -25,6 +25,7 @@ export {
   startMesh,
 } from './mesh';
 export { DEFAULT_DATABASE_URL, databaseUrl, ensurePostgres, type PostgresHandle } from './postgres';
+export { type ProductionModelOptions, registerTrainedModel } from './production-model';
 export {
   dropDatabase,
   type RegistryProcess,
