@@ -37,3 +37,9 @@ export async function startBenchEnvironment() {
 export function formatRate(count: number, ms: number): string {
   return `${Math.round((count / ms) * 1000).toLocaleString('en-US')} msg/s`;
 }
+
+/** The p-th percentile (0–100) of ascending `sorted` by the nearest-rank rule; NaN when there is nothing. */
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}

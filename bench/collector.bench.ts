@@ -22,7 +22,7 @@ import { ensureTopics, topics, withPrefix } from '@flywheel/contracts';
 import { createKafkaClient } from '@flywheel/kafka';
 import { databaseUrl, ensurePostgres, REPO_ROOT, startServiceProcess, testPrefix, testTopic } from '@flywheel/testing';
 import type { Producer } from 'kafkajs';
-import { startBenchEnvironment } from './bench-env';
+import { percentile, startBenchEnvironment } from './bench-env';
 
 const CLIENTS = Number(process.env.CLIENTS ?? 8);
 const SECONDS = Number(process.env.SECONDS ?? 10);
@@ -82,11 +82,6 @@ async function withCpu(collectorPid: number, row: () => Promise<Result>): Promis
     ...result,
     cpu: { bench: (used.user + used.system) / 1e6, collector: processCpuSeconds(collectorPid) - collector },
   };
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 /** Closed loop: `clients` workers, each sending and awaiting, for `seconds`. */

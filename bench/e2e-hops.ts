@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
+import { percentile } from './bench-env';
 
 export interface HopSource {
   topic: string;
@@ -77,11 +78,6 @@ async function timestamps(
   } finally {
     await consumer.disconnect();
   }
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 /**

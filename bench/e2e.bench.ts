@@ -39,6 +39,7 @@ import { type Consumer, Kafka, logLevel, Partitioners, type Producer } from 'kaf
 import { parseDemoArgs } from '../scripts/demo/demo-options';
 import { createApiKey, ensureInitialModel } from '../scripts/demo/initial-model';
 import { loopEnvironment } from '../scripts/demo/loop-settings';
+import { percentile } from './bench-env';
 import { endOffsets, type HopLatency, type HopSource, hopLatencies } from './e2e-hops';
 import { cpuByRole, cpuSnapshot } from './process-cpu';
 
@@ -78,11 +79,6 @@ interface Latency {
   hops: HopLatency[];
   /** % of one core per process role while the load was offered (the machine has 2 cores: 200%). */
   cpu: { role: string; percent: number }[];
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 async function waitFor(ids: string[], seen: Map<string, number>, timeoutMs: number): Promise<void> {

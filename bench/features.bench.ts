@@ -19,7 +19,7 @@ import { startServiceProcess, testPrefix, waitUntil } from '@flywheel/testing';
 import { Client } from 'pg';
 import { databaseUrl, ensurePostgres } from '../libs/testing/src/postgres';
 import { appliedOffsets, enrichedEvent, rng, sumOf } from '../test/features/stream';
-import { startBenchEnvironment } from './bench-env';
+import { percentile, startBenchEnvironment } from './bench-env';
 
 const EVENTS = Number(process.env.EVENTS ?? 100_000);
 const ENTITIES = Number(process.env.ENTITIES ?? 10_000);
@@ -40,10 +40,6 @@ function makeEvents(count: number, seed: number, start: number) {
       amount_base: Math.floor(random() * 40_000) / 4,
     });
   });
-}
-
-function percentile(sorted: number[], p: number) {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 async function main() {
