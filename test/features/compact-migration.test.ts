@@ -5,14 +5,13 @@
  * read the jsonb ones. Then the migration is reverted and the jsonb rows come back.
  */
 import { randomBytes } from 'node:crypto';
-import { ensureDatabase } from '@flywheel/database';
+import { decodeFloat8Array, ensureDatabase } from '@flywheel/database';
 import { paymentsFraud, pointInTimeTrainingSet } from '@flywheel/features';
 import { Client, Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseUrl } from '../../libs/testing/src/postgres';
 import { testEnv } from '../../libs/testing/src/test-env';
-import { decodeFloat8Array } from '../../services/batch-scorer/src/source/float8-array';
 import { OfflineLogCursor, storedFeatureNames } from '../../services/batch-scorer/src/source/offline-log.reader';
 import { DATABASE_SCHEMA } from '../../services/feature-materializer/src/database-schema';
 import { FEATURE_MIGRATIONS } from '../../services/feature-materializer/src/migrations';

@@ -1,6 +1,6 @@
+import { encodeFloat8Array } from '@flywheel/database';
 import { buildFraudModel, decide, fitFeatureSpec, initBackend, type LoadedModelVersion, Scorer } from '@flywheel/ml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeFloat8Array } from '../source/float8-array';
 import type { OfflineRow } from '../source/offline-log.reader';
 import { ChunkScorer } from './chunk-scorer';
 
@@ -32,7 +32,7 @@ describe('ChunkScorer', () => {
     `acct-${i % 3}`,
     String(1_000 + i),
     otherVersion,
-    values === null ? null : encodeFloat8Array(values),
+    values === null ? null : encodeFloat8Array(values.map((v) => v ?? Number.NaN)),
   ];
 
   it('scores exactly what the stream path scores for the same records, over several micro-batches', () => {

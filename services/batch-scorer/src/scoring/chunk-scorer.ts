@@ -1,6 +1,6 @@
 import type { Decision } from '@flywheel/contracts';
+import { decodeFloat8Array } from '@flywheel/database';
 import { decide, type LoadedModelVersion, standardizeInto } from '@flywheel/ml';
-import { decodeFloat8Array } from '../source/float8-array';
 import type { OfflineRow, RowKey } from '../source/offline-log.reader';
 
 /** Why a row was not scored. */

@@ -74,8 +74,9 @@ function featuresExpression(selection: OfflineLogSelection): string {
  * The read, in the order of the log's primary key (namespace, event_id, event_time), so it runs as an
  * index scan per daily partition (merged) and resumes from a checkpoint with a keyset condition on the
  * same index, instead of sorting the whole range before the first row. Postgres ships the model's values
- * as one binary float8[] (see float8-array.ts), straight from the stored float8[] (issue 12: extracting
- * them from jsonb was the limit of the whole run); the shard and entity filters run there too.
+ * as one binary float8[] (libs/database's decodeFloat8Array reads it), straight from the stored float8[]
+ * (issue 12: extracting them from jsonb was the limit of the whole run); the shard and entity filters run
+ * there too.
  */
 export function selectionSql(
   selection: OfflineLogSelection,

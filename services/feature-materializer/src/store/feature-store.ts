@@ -1,8 +1,8 @@
 import type { FeatureVector, Label } from '@flywheel/contracts';
+import { encodeFloat8Array, encodeInt8Array, encodeTextArray } from '@flywheel/database';
 import type { EntityState, FeatureSet } from '@flywheel/features';
 import type { Pool, PoolClient } from 'pg';
 import { DATABASE_SCHEMA } from '../database-schema';
-import { encodeFloat8Array, encodeInt8Array, encodeTextArray } from './binary-array';
 
 const s = `"${DATABASE_SCHEMA}"`;
 const DAY_MS = 86_400_000;

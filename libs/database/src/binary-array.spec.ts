@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeFloat8Array, encodeInt8Array, encodeTextArray } from './binary-array';
+import { decodeFloat8Array, encodeFloat8Array, encodeInt8Array, encodeTextArray } from './binary-array';
 
 function header(hasNull: boolean, oid: number, size: number): Buffer {
   return Buffer.from(new Int32Array([1, hasNull ? 1 : 0, oid, size, 1]).buffer).swap32();
@@ -63,5 +63,37 @@ describe('encodeInt8Array', () => {
 
   it('refuses a value that is not an integer', () => {
     expect(() => encodeInt8Array([1.5])).toThrow(/not an integer/);
+  });
+});
+
+describe('decodeFloat8Array', () => {
+  it('reads every double exactly, in order', () => {
+    const values = [0, -1.5, 0.1, 1e300, -2.2250738585072014e-308, 12345.678];
+    const out = new Float64Array(values.length);
+    decodeFloat8Array(expected(values), out);
+    expect(Array.from(out)).toEqual(values);
+  });
+
+  it('turns NULL elements into NaN (a missing feature)', () => {
+    const out = new Float64Array(3);
+    decodeFloat8Array(expected([1, null, 3]), out);
+    expect(out[0]).toBe(1);
+    expect(Number.isNaN(out[1])).toBe(true);
+    expect(out[2]).toBe(3);
+  });
+
+  it('reads back what encodeFloat8Array wrote', () => {
+    const values = [2.5, Number.NaN, -7];
+    const out = new Float64Array(values.length);
+    decodeFloat8Array(encodeFloat8Array(values), out);
+    expect(Array.from(out)).toEqual(values);
+  });
+
+  it('refuses another element type, another length or a truncated value', () => {
+    const int4 = expected([1, 2]);
+    int4.writeUInt32BE(700, 8);
+    expect(() => decodeFloat8Array(int4, new Float64Array(2))).toThrow(/oid 701/);
+    expect(() => decodeFloat8Array(expected([1, 2]), new Float64Array(3))).toThrow(/expected 3 values, got 2/);
+    expect(() => decodeFloat8Array(Buffer.alloc(4), new Float64Array(1))).toThrow(/too short/);
   });
 });
