@@ -17,7 +17,7 @@ import { Client, Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testEnv } from '../../libs/testing/src/test-env';
 import { recompute, sameFeatures } from './reference';
-import { appliedOffsets, enrichedEvent, generateStream, MeshClient, rng, sumOf } from './stream';
+import { appliedOffsets, enrichedEvent, generateStream, MeshClient, rng, sumOf, waitApplied } from './stream';
 
 const EVENTS = Number(process.env.FEATURES_TEST_EVENTS ?? 20_000);
 const ENTITIES = 200;
@@ -64,19 +64,6 @@ describe('feature-materializer', () => {
     });
     started.push(p);
     return p;
-  }
-
-  async function waitApplied(client: MeshClient, namespace: string, timeoutMs = 120_000) {
-    const topic = client.topic(topics.eventsEnriched);
-    const ends = await client.highWatermarks(topic);
-    await waitUntil(
-      async () => {
-        const applied = await appliedOffsets(db, namespace, topic);
-        for (const [partition, end] of ends) if (end > 0 && applied.get(partition) !== end) return false;
-        return true;
-      },
-      { timeoutMs, intervalMs: 200, message: 'materializer applied every event' },
-    );
   }
 
   /** Every online value and every (deduped) emitted vector equals the recomputation; late events are in the DLQ. */
@@ -158,7 +145,7 @@ describe('feature-materializer', () => {
     const p = await startMaterializer(m);
     const t0 = Date.now();
     await m.client.sendEvents(events);
-    await waitApplied(m.client, m.namespace);
+    await waitApplied(db, m.client, m.namespace);
     console.log(`[features] ${EVENTS} events applied in ${Date.now() - t0} ms`);
     await expectMatchesReference(events, vectors, deadLetters, p.url);
 
@@ -202,7 +189,7 @@ describe('feature-materializer', () => {
       p = await startMaterializer(m);
     }
     await producing;
-    await waitApplied(m.client, m.namespace);
+    await waitApplied(db, m.client, m.namespace);
     const duplicates = vectors.length - new Set(vectors.map((v) => v.event_id)).size;
     console.log(`[features] crash test: ${kills} kills, ${duplicates} re-emitted vectors (deduped by event_id)`);
     await expectMatchesReference(events, vectors, deadLetters, p.url);
@@ -243,7 +230,7 @@ describe('feature-materializer', () => {
     });
     await b.stop();
     while (sent < EVENTS) await sendNext();
-    await waitApplied(m.client, m.namespace);
+    await waitApplied(db, m.client, m.namespace);
     await expectMatchesReference(events, vectors, deadLetters, a.url);
     await a.stop();
     await m.client.close();
@@ -257,7 +244,7 @@ describe('feature-materializer', () => {
     const e2 = enrichedEvent({ account_id: 'pit-1', event_time: t0 + 60_000, amount_base: 20 });
     const e3 = enrichedEvent({ account_id: 'pit-1', event_time: t0 + 120_000, amount_base: 1000 });
     await m.client.sendEvents([e1, e2, e3]);
-    await waitApplied(m.client, m.namespace);
+    await waitApplied(db, m.client, m.namespace);
     // The label for e2 arrives after e3 was counted.
     const labelTime = Date.now();
     await m.client.producer.send(m.client.topic(topics.labels), [

@@ -16,12 +16,11 @@ import {
   testGroup,
   testPrefix,
   uniqueSuffix,
-  waitUntil,
 } from '@flywheel/testing';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testEnv } from '../../libs/testing/src/test-env';
-import { appliedOffsets, generateStream, MeshClient } from './stream';
+import { generateStream, MeshClient, waitApplied } from './stream';
 
 const REBUILD = resolve(REPO_ROOT, 'dist/services/feature-materializer/src/cli/rebuild.js');
 const EVENTS = 3_000;
@@ -107,16 +106,7 @@ describe('feature-materializer rebuild CLI', () => {
       },
     });
     await client.sendEvents(generateStream(EVENTS, ENTITIES, 11));
-    const topic = client.topic(topics.eventsEnriched);
-    const ends = await client.highWatermarks(topic);
-    await waitUntil(
-      async () => {
-        const applied = await appliedOffsets(db, live, topic);
-        for (const [partition, end] of ends) if (end > 0 && applied.get(partition) !== end) return false;
-        return true;
-      },
-      { timeoutMs: 120_000, intervalMs: 200, message: 'live materializer applied every event' },
-    );
+    await waitApplied(db, client, live);
     await materializer.stop();
   });
 

@@ -9,6 +9,7 @@ import {
   withPrefix,
 } from '@flywheel/contracts';
 import { AvroSerde, createKafkaClient, FlywheelProducer } from '@flywheel/kafka';
+import { waitUntil } from '@flywheel/testing';
 import type { Consumer, Kafka } from 'kafkajs';
 import { Client } from 'pg';
 
@@ -181,6 +182,20 @@ export async function appliedOffsets(db: Client, namespace: string, topic: strin
     )
     .catch(() => ({ rows: [] as { kafka_partition: number; next_offset: string }[] }));
   return new Map(rows.map((r) => [r.kafka_partition, Number(r.next_offset)]));
+}
+
+/** Waits until the materializer has applied, in `namespace`, everything now on the events topic. */
+export async function waitApplied(db: Client, client: MeshClient, namespace: string, timeoutMs = 120_000) {
+  const topic = client.topic(topics.eventsEnriched);
+  const ends = await client.highWatermarks(topic);
+  await waitUntil(
+    async () => {
+      const applied = await appliedOffsets(db, namespace, topic);
+      for (const [partition, end] of ends) if (end > 0 && applied.get(partition) !== end) return false;
+      return true;
+    },
+    { timeoutMs, intervalMs: 200, message: 'materializer applied every event' },
+  );
 }
 
 export function sumOf(map: Map<number, number>): number {
