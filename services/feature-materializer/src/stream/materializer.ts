@@ -60,6 +60,8 @@ interface PartitionCache {
 class SkipBatch extends Error {}
 
 const VECTORS_PER_SEND = 250;
+/** Least time between two offset hints of one partition. */
+const HINT_INTERVAL_MS = 1_000;
 
 /**
  * Exactly-once state from events.enriched.v1 (Kafka's recipe for external state):
@@ -78,9 +80,6 @@ const VECTORS_PER_SEND = 250;
  *   hint per partition per HINT_INTERVAL_MS: one OffsetCommit per batch was a broker request per batch for
  *   a value nobody relies on.
  */
-/** Least time between two offset hints of one partition. */
-const HINT_INTERVAL_MS = 1_000;
-
 export class Materializer {
   private readonly consumer: Consumer;
   private readonly admin: Admin;
@@ -236,7 +235,7 @@ export class Materializer {
    * `flywheel topics` and Grafana show) still reach the end.
    */
   private hintOffset(topic: string, partition: number, next: number): void {
-    const key = `${topic}\u0000${partition}`;
+    const key = partitionKey(topic, partition);
     const hint = this.hints.get(key) ?? { sentAt: 0, next: -1, timer: undefined };
     this.hints.set(key, hint);
     hint.next = next;
@@ -261,7 +260,7 @@ export class Materializer {
     work: (tx: PoolClient, messages: KafkaMessage[], nextOffset: number) => Promise<'offset-saved' | undefined>,
   ): Promise<void> {
     const { batch } = payload;
-    const key = `${batch.topic}\u0000${batch.partition}`;
+    const key = partitionKey(batch.topic, batch.partition);
     const { store, namespace, groupId } = this.options;
     const tx = await store.pool.connect();
     const stopTimer = this.metrics.commitDuration.startTimer();
@@ -326,7 +325,7 @@ export class Materializer {
   }
 
   private cacheFor(partition: number): PartitionCache {
-    const key = `${this.enrichedTopic}\u0000${partition}`;
+    const key = partitionKey(this.enrichedTopic, partition);
     let cache = this.caches.get(key);
     if (!cache) {
       cache = { next: null, entities: new Map() };
@@ -551,6 +550,11 @@ export class Materializer {
       );
     }
   }
+}
+
+/** The key of a topic partition in `caches` and `hints` (splitKey reverses it). */
+function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
 }
 
 function splitKey(key: string): [string, number] {
